@@ -1,0 +1,5 @@
+"""Entry point for ``python -m analyzer``."""
+
+from analyzer.cli import main
+
+main()

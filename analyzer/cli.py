@@ -1,0 +1,208 @@
+"""The ``regtls`` command line (typer): parse options, call the engine, write output, map exit codes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from analyzer import __version__
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help="Tell offline, from registry data, whether a Windows machine will use TLS 1.2.\n\n"
+    "Reads exported .reg files and raw SYSTEM/SOFTWARE hive files; never a live registry, never writes to "
+    "its inputs.\n\n"
+    "[b]Examples[/b]\n\n"
+    "  regtls check SYSTEM SOFTWARE\n\n"
+    "  regtls check SYSTEM SOFTWARE fix.reg --format json --output report.json\n\n"
+    "  regtls dump SYSTEM --key 'HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders'",
+)
+
+
+class CheckFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+class DumpFormat(str, Enum):
+    json = "json"
+    reg = "reg"
+    table = "table"
+
+
+class FailOn(str, Enum):
+    error = "error"
+    warning = "warning"
+    never = "never"
+
+
+class BackendName(str, Enum):
+    python_registry = "python-registry"
+    regipy = "regipy"
+
+
+Inputs = Annotated[list[Path], typer.Argument(help="Hive files (SYSTEM, SOFTWARE) and .reg files; .reg files "
+                                              "apply on top of the hives in command-line order.",
+                                              show_default=False)]
+Backend = Annotated[BackendName, typer.Option(help="Hive parser library.")]
+
+
+def fail(message: str) -> NoReturn:
+    """Print one error line on stderr and exit 2."""
+    typer.echo(f"regtls: error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _terminal() -> tuple[int, bool]:
+    if sys.stdout.isatty():
+        return shutil.get_terminal_size().columns, True
+    return 120, False
+
+
+def write_output(text: str, output: Path | None, inputs: list[Path]) -> None:
+    """Write the result to stdout, or atomically to ``output`` (never over an input)."""
+    if output is None:
+        sys.stdout.write(text)
+        return
+    target = output.resolve()
+    if any(target == p.resolve() for p in inputs):
+        fail(f"{output}: is one of the inputs; regtls never writes over its evidence")
+    if not target.parent.is_dir():
+        fail(f"{output}: the folder {output.parent} does not exist")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".regtls-", dir=target.parent)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, target)
+    except OSError as exc:
+        fail(f"{output}: cannot write: {exc.strerror or exc}")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"regtls {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Show the version and exit.")] = False,
+) -> None:
+    """Tell offline, from registry data, whether a Windows machine will use TLS 1.2."""
+
+
+@app.command(epilog="[b]Examples[/b]\n\n"
+             "  regtls check samples/server2019-configured/SYSTEM samples/server2019-configured/SOFTWARE\n\n"
+             "  regtls check SYSTEM SOFTWARE planned-change.reg   [dim]# judge the machine after the change[/dim]\n\n"
+             "  regtls check tls12.reg --format json --output report.json --fail-on warning\n\n"
+             "Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it; 2 usage or unreadable input.")
+def check(
+    inputs: Inputs,
+    profile: Annotated[str, typer.Option(help="Requirements to check against.")] = "azure-backup",
+    format: Annotated[CheckFormat, typer.Option("--format", "-f", help="Output format.")] = CheckFormat.table,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to this file.",
+                                                show_default=False)] = None,
+    fail_on: Annotated[FailOn, typer.Option(help="Lowest finding level that makes the exit code 1.")] = FailOn.error,
+    backend: Backend = BackendName.python_registry,
+) -> None:
+    """Judge a machine (hives, .reg change sets, or both) against a profile's TLS requirements."""
+    from analyzer.engine import run
+    from analyzer.inputs import load
+    from analyzer.profiles import ProfileError
+    from analyzer.profiles import load as load_profile
+    from analyzer.report.check import render_json, render_table, summary_line
+    from analyzer.rules import load_catalog
+    from analyzer.sources import SourceError
+
+    try:
+        chosen = load_profile(profile, set(load_catalog()))
+        loaded = load(inputs, backend.value)
+        report = run(loaded, chosen)
+    except (SourceError, ProfileError) as exc:
+        fail(str(exc))
+    width, color = _terminal() if output is None else (120, False)
+    text = render_json(report) if format is CheckFormat.json else render_table(report, width, color)
+    write_output(text, output, inputs)
+    typer.echo(f"regtls: {summary_line(report)}", err=True)
+    worst = report.worst()
+    threshold = {"error": ("error",), "warning": ("error", "warning"), "never": ()}[fail_on.value]
+    raise typer.Exit(1 if worst in threshold else 0)
+
+
+@app.command(epilog="[b]Examples[/b]\n\n"
+             "  regtls dump SYSTEM --key 'HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL'\n\n"
+             "  regtls dump SOFTWARE tls12.reg --key 'HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\.NETFramework' "
+             "--format reg\n\n"
+             "  regtls dump tls12.reg --format table")
+def dump(
+    inputs: Inputs,
+    key: Annotated[str | None, typer.Option(help="Only this key and its subkeys (HKLM and CurrentControlSet "
+                                            "are understood).", show_default=False)] = None,
+    format: Annotated[DumpFormat, typer.Option("--format", "-f", help="Output format.")] = DumpFormat.json,
+    backend: Backend = BackendName.python_registry,
+) -> None:
+    """Print the merged registry content of the inputs (hives with .reg changes applied)."""
+    from analyzer.inputs import load
+    from analyzer.registry import join_path, split_path
+    from analyzer.report import dump as formats
+    from analyzer.sources import SourceError
+
+    prefix = split_path(key) if key else None
+    if key is not None and not prefix:
+        fail(f"--key {key!r} is empty")
+    try:
+        loaded = load(inputs, backend.value, prefix)
+    except SourceError as exc:
+        fail(str(exc))
+    machine = loaded.machine
+    errors: list[str] = []
+    start = machine.resolve(prefix) if prefix else ()
+    try:
+        if prefix and not machine.exists(start):
+            typer.echo(f"regtls: warning: no key {join_path(start)} in the inputs", err=True)
+        keys = list(machine.walk(start, on_error=lambda p, e: errors.append(f"{join_path(p)}: {e}")))
+    except SourceError as exc:
+        fail(str(exc))
+    width, color = _terminal()
+    if format is DumpFormat.json:
+        text = formats.render_json(machine, keys)
+    elif format is DumpFormat.reg:
+        text = formats.render_reg(machine, keys)
+    else:
+        text = formats.render_table(machine, keys, width, color)
+    write_output(text, None, inputs)
+    for d in loaded.diagnostics:
+        where = ":".join(str(p) for p in (d.file, d.line, d.column) if p is not None)
+        typer.echo(f"regtls: {d.level}: {where}: {d.message}", err=True)
+    for error in errors:
+        typer.echo(f"regtls: error: subkeys not readable: {error}", err=True)
+    typer.echo(f"regtls: {len(keys)} keys", err=True)
+
+
+def main() -> None:
+    """Console-script entry point; any unexpected error is one line on stderr and exit code 2."""
+    try:
+        app()
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        typer.echo("regtls: interrupted", err=True)
+        raise SystemExit(2) from None
+    except Exception as exc:
+        if os.environ.get("REGTLS_DEBUG"):
+            raise
+        typer.echo(f"regtls: internal error: {type(exc).__name__}: {exc} (set REGTLS_DEBUG=1 for details)",
+                   err=True)
+        raise SystemExit(2) from None

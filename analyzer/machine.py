@@ -1,0 +1,246 @@
+"""The machine: hives mounted as a base, ``.reg`` change sets layered on top in order, one read-only view."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from analyzer.registry import Origin, Path, Value, fold
+from analyzer.sources.regfile import Op, OpKind
+
+CURRENT_CONTROL_SET = "CurrentControlSet"
+
+
+class Base(Protocol):
+    """A read-only registry tree mounted at a prefix (a hive file)."""
+
+    display: str
+
+    def key_name(self, path: Path) -> str | None:
+        """The stored name of the key at the hive-relative ``path``, or None if it does not exist."""
+
+    def subkey_names(self, path: Path) -> list[str]:
+        """Names of the subkeys of an existing key."""
+
+    def values(self, path: Path) -> list[Value]:
+        """Values of an existing key."""
+
+    def value(self, path: Path, name: str) -> Value | None:
+        """One value of a key by case-insensitive name, or None."""
+
+
+@dataclass
+class _Node:
+    """A key touched by a change set: created keys, deleted subtrees and value changes."""
+
+    name: str
+    exists: bool = False
+    opaque: bool = False
+    origin: Origin | None = None
+    children: dict[str, _Node] = field(default_factory=dict)
+    values: dict[str, Value | None] = field(default_factory=dict)
+
+    def child(self, name: str) -> _Node:
+        key = fold(name)
+        node = self.children.get(key)
+        if node is None:
+            node = self.children[key] = _Node(name)
+        return node
+
+
+@dataclass(frozen=True)
+class Mount:
+    """A hive mounted at ``prefix`` (e.g. HKEY_LOCAL_MACHINE\\SYSTEM)."""
+
+    prefix: Path
+    base: Base
+
+
+class Machine:
+    """Hives plus change sets as one view; paths are case-insensitive and keep provenance."""
+
+    def __init__(self, mounts: Iterable[Mount] = (), control_set: str | None = None) -> None:
+        self.mounts = list(mounts)
+        self.control_set = control_set
+        self._root = _Node("")
+
+    # -- building ----------------------------------------------------------------------------------
+    def apply(self, ops: Iterable[Op], file: str) -> None:
+        """Apply one ``.reg`` change set; later changes win over earlier ones and over the hives."""
+        for op in ops:
+            path = self.resolve(op.path)
+            origin = Origin(file, op.line, op.column)
+            if op.kind is OpKind.DELETE_KEY:
+                node = self._node(path, create=True)
+                assert node is not None
+                node.exists, node.opaque, node.origin = False, True, origin
+                node.children.clear()
+                node.values.clear()
+                continue
+            node = self._create(path, origin)
+            if op.kind is OpKind.SET_VALUE:
+                assert op.name is not None
+                node.values[fold(op.name)] = Value(op.name, op.type_num, op.data, origin)
+            elif op.kind is OpKind.DELETE_VALUE:
+                assert op.name is not None
+                node.values[fold(op.name)] = None
+
+    def _create(self, path: Path, origin: Origin) -> _Node:
+        node = self._root
+        for part in path:
+            node = node.child(part)
+            if not node.exists:
+                node.exists, node.origin, node.name = True, origin, part
+        return node
+
+    def _node(self, path: Path, create: bool = False) -> _Node | None:
+        node: _Node | None = self._root
+        for part in path:
+            assert node is not None
+            node = node.child(part) if create else node.children.get(fold(part))
+            if node is None:
+                return None
+        return node
+
+    # -- paths -------------------------------------------------------------------------------------
+    def resolve(self, path: Path) -> Path:
+        r"""Map ``HKLM\SYSTEM\CurrentControlSet`` to the control set in use, when a SYSTEM hive tells it."""
+        if (self.control_set and len(path) >= 3 and fold(path[0]) == "HKEY_LOCAL_MACHINE"
+                and fold(path[1]) == "SYSTEM" and fold(path[2]) == fold(CURRENT_CONTROL_SET)):
+            return (*path[:2], self.control_set, *path[3:])
+        return path
+
+    def _base(self, path: Path) -> tuple[Base, Path] | None:
+        for mount in self.mounts:
+            n = len(mount.prefix)
+            if len(path) >= n and all(fold(a) == fold(b) for a, b in zip(path, mount.prefix, strict=False)):
+                return mount.base, path[n:]
+        return None
+
+    def _mounted_below(self, path: Path) -> list[str]:
+        """Names of the next component of every mount prefix strictly below ``path``."""
+        n = len(path)
+        return [m.prefix[n] for m in self.mounts
+                if len(m.prefix) > n and all(fold(a) == fold(b) for a, b in zip(path, m.prefix, strict=False))]
+
+    def _chain(self, path: Path) -> tuple[_Node | None, bool]:
+        """The overlay node at ``path`` and whether a deletion hides the hive content there."""
+        node: _Node | None = self._root
+        hidden = False
+        for part in path:
+            assert node is not None
+            node = node.children.get(fold(part))
+            if node is None:
+                return None, hidden
+            hidden = hidden or node.opaque
+        return node, hidden
+
+    # -- the read-only view ------------------------------------------------------------------------
+    def key_name(self, path: Path) -> str | None:
+        """The stored name of the key at ``path`` (hive spelling wins), or None if it does not exist."""
+        path = self.resolve(path)
+        node, hidden = self._chain(path)
+        if not hidden:
+            found = self._base(path)
+            if found is not None:
+                name = found[0].key_name(found[1])
+                if name is not None:
+                    return name if found[1] else path[-1]
+            elif path and self._mounted_below(path):
+                return path[-1]
+        if node is not None and node.exists:
+            return node.name
+        return None
+
+    def exists(self, path: Path) -> bool:
+        """Whether a key exists."""
+        return self.key_name(path) is not None
+
+    def subkeys(self, path: Path) -> list[str]:
+        """Names of the subkeys of ``path``, sorted case-insensitively."""
+        path = self.resolve(path)
+        node, hidden = self._chain(path)
+        names: dict[str, str] = {}
+        if not hidden:
+            found = self._base(path)
+            if found is not None and found[0].key_name(found[1]) is not None:
+                names.update((fold(n), n) for n in found[0].subkey_names(found[1]))
+            names.update((fold(n), n) for n in self._mounted_below(path))
+        if node is not None:
+            for key, child in node.children.items():
+                if key not in names and child.exists:
+                    names[key] = child.name
+                elif key in names and child.opaque and not child.exists:
+                    del names[key]
+        return [names[k] for k in sorted(names)]
+
+    def values(self, path: Path) -> list[Value]:
+        """Values of the key at ``path``, sorted case-insensitively by name."""
+        path = self.resolve(path)
+        node, hidden = self._chain(path)
+        merged: dict[str, Value] = {}
+        if not hidden:
+            found = self._base(path)
+            if found is not None and found[0].key_name(found[1]) is not None:
+                merged.update((fold(v.name), v) for v in found[0].values(found[1]))
+        if node is not None:
+            for key, value in node.values.items():
+                if value is None:
+                    merged.pop(key, None)
+                else:
+                    merged[key] = value
+        return [merged[k] for k in sorted(merged)]
+
+    def value(self, path: Path, name: str) -> Value | None:
+        """One value by case-insensitive name, or None when the key or the value is absent."""
+        path = self.resolve(path)
+        node, hidden = self._chain(path)
+        if node is not None and fold(name) in node.values:
+            return node.values[fold(name)]
+        if hidden:
+            return None
+        found = self._base(path)
+        if found is None or found[0].key_name(found[1]) is None:
+            return None
+        return found[0].value(found[1], name)
+
+    def known(self, path: Path, name: str) -> bool:
+        """Whether the value's presence or absence is known: a hive holds that part of the registry,
+        or a change set set, deleted or wiped it (a ``.reg`` file alone says nothing of what it leaves out)."""
+        path = self.resolve(path)
+        node, hidden = self._chain(path)
+        if hidden or (node is not None and fold(name) in node.values):
+            return True
+        return self._base(path) is not None
+
+    def source_of(self, path: Path) -> str | None:
+        """The hive file that holds ``path``, if one is mounted there."""
+        found = self._base(self.resolve(path))
+        return found[0].display if found else None
+
+    def key_origin(self, path: Path) -> Origin | None:
+        """Where the key was last created by a change set, if one created it."""
+        node, _ = self._chain(self.resolve(path))
+        return node.origin if node is not None and node.exists else None
+
+    def walk(self, path: Path = (), on_error: Callable[[Path, Exception], None] | None = None) -> Iterator[Path]:
+        """Every existing key at or below ``path``, depth-first in case-insensitive name order.
+
+        With ``on_error``, a key whose subkeys cannot be read is reported there and its subtree skipped.
+        """
+        if path and not self.exists(path):
+            return
+        stack = [path]
+        while stack:
+            current = stack.pop()
+            if current:
+                yield current
+            try:
+                names = self.subkeys(current)
+            except Exception as exc:
+                if on_error is None:
+                    raise
+                on_error(current, exc)
+                continue
+            stack.extend((*current, name) for name in reversed(names))

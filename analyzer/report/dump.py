@@ -1,0 +1,126 @@
+"""Formats of ``regtls dump``: JSON (schema ``regtls.dump/1``), regedit 5.00 text and a rich table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from rich.table import Table
+
+from analyzer.machine import Machine
+from analyzer.registry import REG_BINARY, REG_DWORD, REG_SZ, Path, Value, join_path, type_name
+from analyzer.report import console, to_json
+from analyzer.sources import SourceError
+
+SCHEMA = "regtls.dump/1"
+_WRAP = 78
+
+
+def _value_json(value: Value) -> dict[str, object]:
+    return {"name": value.name, "type": type_name(value.type_num), "type_num": value.type_num,
+            "data_hex": value.data.hex(), "data": value.decoded,
+            "source": {"file": value.origin.file, "line": value.origin.line}}
+
+
+def safe_values(machine: Machine, path: Path) -> tuple[list[Value], str | None]:
+    """The values of a key, or none and the reason when the hive cannot give them."""
+    try:
+        return machine.values(path), None
+    except SourceError as exc:
+        return [], str(exc)
+
+
+def render_json(machine: Machine, keys: Iterable[Path]) -> str:
+    """Every key (also keys without values) with its values; deleted keys and values are absent."""
+    out = []
+    for path in keys:
+        values, error = safe_values(machine, path)
+        entry: dict[str, object] = {"path": join_path(path), "values": [_value_json(v) for v in values]}
+        if error:
+            entry["error"] = error
+        out.append(entry)
+    return to_json({"schema": SCHEMA, "keys": out})
+
+
+def quote(text: str) -> str:
+    """A regedit quoted string: backslash and double quote escaped."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _plain_string(value: Value) -> str | None:
+    """The text of a REG_SZ that regedit writes as ``"text"`` (one final NUL, no NUL or line break inside)."""
+    data = value.data
+    if value.type_num != REG_SZ or len(data) % 2 or not data.endswith(b"\0\0"):
+        return None
+    try:
+        text = data[:-2].decode("utf-16-le")
+    except UnicodeDecodeError:
+        return None
+    return None if any(c in text for c in "\0\r\n") else text
+
+
+def _hex_lines(prefix: str, data: bytes) -> Iterator[str]:
+    """``prefix`` then comma-separated bytes, wrapped regedit-style with ``\\`` and a two-space indent."""
+    line = prefix
+    for i, byte in enumerate(data):
+        token = f"{byte:02x}" + ("," if i < len(data) - 1 else "")
+        if len(line) + len(token) > _WRAP and line.strip():
+            yield line + "\\"
+            line = "  "
+        line += token
+    yield line
+
+
+def reg_value_lines(value: Value) -> list[str]:
+    """The lines regedit would export for one value."""
+    name = "@" if value.name == "" else quote(value.name)
+    text = _plain_string(value)
+    if text is not None:
+        return [f"{name}={quote(text)}"]
+    if value.type_num == REG_DWORD and len(value.data) == 4:
+        return [f"{name}=dword:{int.from_bytes(value.data, 'little'):08x}"]
+    kind = "hex" if value.type_num == REG_BINARY else f"hex({value.type_num:x})"
+    return list(_hex_lines(f"{name}={kind}:", value.data))
+
+
+def render_reg(machine: Machine, keys: Iterable[Path], newline: str = "\n") -> str:
+    """A ``Windows Registry Editor Version 5.00`` export of the keys."""
+    lines = ["Windows Registry Editor Version 5.00", ""]
+    for path in keys:
+        lines.append(f"[{join_path(path)}]")
+        values, error = safe_values(machine, path)
+        if error:
+            lines.append(f"; regtls: values not readable: {error}")
+        for value in values:
+            lines.extend(reg_value_lines(value))
+        lines.append("")
+    return newline.join(lines) + newline
+
+
+def _shown(value: Value, limit: int = 60) -> str:
+    decoded = value.decoded
+    if isinstance(decoded, int):
+        text = f"{decoded} (0x{decoded:x})"
+    elif isinstance(decoded, list):
+        text = " | ".join(decoded)
+    elif isinstance(decoded, str):
+        text = decoded
+    else:
+        text = value.data.hex(" ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def render_table(machine: Machine, keys: Iterable[Path], width: int = 120, color: bool = False) -> str:
+    """Keys and values as a rich table."""
+    out, buf = console(width, color)
+    table = Table(show_lines=False)
+    for col in ("key", "value", "type", "data", "source"):
+        table.add_column(col, overflow="fold")
+    for path in keys:
+        values, error = safe_values(machine, path)
+        if not values:
+            table.add_row(join_path(path), "", "", error or "", "")
+        for value in values:
+            table.add_row(join_path(path), value.name or "(default)", type_name(value.type_num), _shown(value),
+                          value.origin.describe())
+    out.print(table)
+    return buf.getvalue()

@@ -1,0 +1,315 @@
+"""Read-only access to raw regf hive files through a pluggable parser backend.
+
+The backends (python-registry, regipy) parse the hive's key and value records; this module
+normalises what they return: names decoded as Windows stores them, value data as the exact stored
+bytes (inline, plain cell or big-data ``db`` record), case-insensitive lookups, library exceptions
+turned into :class:`HiveError`.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path as FsPath
+from typing import Any, Protocol
+
+from analyzer.registry import Origin, Path, Value, dword, fold
+from analyzer.sources import Diagnostic, SourceError
+
+BASE_BLOCK = 4096
+BIG_DATA_SEGMENT = 16344
+MAX_DEPTH = 512
+_CONTROL_SET = re.compile(r"^CONTROLSET(\d{3})$")
+
+
+class HiveError(SourceError):
+    """A hive is unreadable or a structure in it is damaged."""
+
+
+class CellError(ValueError):
+    """A damaged cell found by the shared data reader (wrapped into :class:`HiveError` with the file name)."""
+
+
+@dataclass(frozen=True)
+class Header:
+    """The fields of the regf base block that regtls uses."""
+
+    primary_seq: int
+    secondary_seq: int
+    major: int
+    minor: int
+    file_type: int
+    file_name: str
+    checksum_ok: bool
+
+    @property
+    def dirty(self) -> bool:
+        """True when the hive was not cleanly written (sequence numbers differ)."""
+        return self.primary_seq != self.secondary_seq
+
+
+def parse_header(block: bytes) -> Header | None:
+    """Parse a regf base block, or return None when ``block`` does not start with ``regf``."""
+    if len(block) < 512 or block[:4] != b"regf":
+        return None
+    seq1, seq2, _, major, minor, file_type = struct.unpack_from("<IIQIII", block, 4)
+    name = block[0x30:0x70].decode("utf-16-le", "replace").split("\0", 1)[0]
+    xor = 0
+    for (word,) in struct.iter_unpack("<I", block[:0x1FC]):
+        xor ^= word
+    xor = {0: 1, 0xFFFFFFFF: 0xFFFFFFFE}.get(xor, xor)
+    return Header(seq1, seq2, major, minor, file_type, name, xor == struct.unpack_from("<I", block, 0x1FC)[0])
+
+
+def decode_name(raw: bytes, compressed: bool) -> str:
+    """Decode a key or value name: compressed names hold one Latin-1 byte per character."""
+    if compressed:
+        return raw.decode("latin-1")
+    return raw[: len(raw) & ~1].decode("utf-16-le", "surrogatepass")
+
+
+def filetime(value: int) -> datetime | None:
+    """Convert a FILETIME (100 ns since 1601) to an aware UTC datetime, or None when out of range."""
+    try:
+        return datetime(1601, 1, 1, tzinfo=timezone.utc) + timedelta(microseconds=value // 10)
+    except OverflowError:
+        return None
+
+
+def _cell(buf: bytes, offset: int) -> bytes:
+    """The payload of the cell at hive-bins ``offset``."""
+    pos = BASE_BLOCK + offset
+    if offset < 0 or pos + 4 > len(buf):
+        raise CellError(f"cell offset 0x{offset:x} is past the end of the hive")
+    size = abs(struct.unpack_from("<i", buf, pos)[0])
+    if size < 4 or pos + size > len(buf):
+        raise CellError(f"cell at 0x{offset:x} has a bad size ({size})")
+    return buf[pos + 4 : pos + size]
+
+
+def value_data(buf: bytes, size_field: int, offset_field: int, minor: int) -> bytes:
+    """The exact stored bytes of a value, from its vk record's data size and data offset fields."""
+    length = size_field & 0x7FFFFFFF
+    if size_field & 0x80000000:
+        if length > 4:
+            raise CellError(f"inline value data claims {length} bytes (at most 4 fit)")
+        return offset_field.to_bytes(4, "little")[:length]
+    if length == 0:
+        return b""
+    cell = _cell(buf, offset_field)
+    if length > BIG_DATA_SEGMENT and minor >= 4 and cell[:2] == b"db":
+        count, list_offset = struct.unpack_from("<HI", cell, 2)
+        segments = _cell(buf, list_offset)
+        out = bytearray()
+        for k in range(min(count, len(segments) // 4)):
+            out += _cell(buf, struct.unpack_from("<I", segments, 4 * k)[0])[: min(BIG_DATA_SEGMENT, length - len(out))]
+            if len(out) >= length:
+                break
+        if len(out) < length:
+            raise CellError(f"big-data value holds {len(out)} of its {length} bytes")
+        return bytes(out)
+    if length > len(cell):
+        raise CellError(f"value data of {length} bytes runs past its cell ({len(cell)} bytes)")
+    return cell[:length]
+
+
+@dataclass(frozen=True)
+class RawValue:
+    """A vk record as a backend returns it."""
+
+    name: bytes
+    compressed: bool
+    type_num: int
+    size_field: int
+    offset_field: int
+
+
+@dataclass(frozen=True)
+class RawKey:
+    """A key (nk) record as a backend returns it: raw name and an opaque library handle."""
+
+    name: bytes
+    compressed: bool
+    handle: Any
+
+
+class Backend(Protocol):
+    """What a hive parser library must provide; everything else is shared code in this module."""
+
+    name: str
+    buffer: bytes
+
+    def root(self) -> RawKey:
+        """The root key."""
+
+    def children(self, handle: Any) -> Iterator[RawKey]:
+        """The subkeys of a key."""
+
+    def value_records(self, handle: Any) -> Iterator[RawValue]:
+        """The values of a key."""
+
+    def timestamp(self, handle: Any) -> int:
+        """The key's last-write time as a FILETIME."""
+
+
+BACKENDS = ("python-registry", "regipy")
+DEFAULT_BACKEND = "python-registry"
+
+
+def load_backend(name: str, path: FsPath) -> Backend:
+    """Open ``path`` with the named backend (imports the library only when it is used)."""
+    if name == "python-registry":
+        from analyzer.sources.backend_pyregistry import PyRegistryBackend
+
+        return PyRegistryBackend(path)
+    if name == "regipy":
+        from analyzer.sources.backend_regipy import RegipyBackend
+
+        return RegipyBackend(path)
+    raise SourceError(f"unknown backend {name!r}; choose one of: {', '.join(BACKENDS)}")
+
+
+def _show(path: Path) -> str:
+    return "\\".join(path) or "the root key"
+
+
+class HiveFile:
+    """One SYSTEM or SOFTWARE hive file, read-only, with case-insensitive cached lookups."""
+
+    def __init__(self, path: FsPath, backend: str = DEFAULT_BACKEND, display: str | None = None) -> None:
+        self.path = path
+        self.display = display or str(path)
+        self.diagnostics: list[Diagnostic] = []
+        try:
+            with open(path, "rb") as fh:
+                block = fh.read(BASE_BLOCK)
+        except OSError as exc:
+            raise SourceError(f"{self.display}: cannot open: {exc.strerror or exc}") from None
+        header = parse_header(block)
+        if header is None:
+            raise HiveError(f"{self.display}: not a registry hive (no 'regf' signature)", self.display)
+        self.header = header
+        self.backend_name = backend
+        self._backend = self._guard(lambda: load_backend(backend, path), "cannot parse the hive")
+        self._keys: dict[Path, RawKey | None] = {(): self._guard(self._backend.root, "cannot read the root key")}
+        self._children: dict[Path, dict[str, RawKey]] = {}
+        self.kind = self._detect_kind()
+        self.control_set: str | None = None
+        self.control_set_source: str | None = None
+        if self.kind == "system":
+            self._resolve_control_set()
+        if header.dirty:
+            self._note("warning", "dirty-hive", f"the hive is dirty (sequence numbers {header.primary_seq} and "
+                       f"{header.secondary_seq} differ): recent changes may sit in its .LOG1/.LOG2 files, which "
+                       "this version of regtls does not apply")
+        if not header.checksum_ok:
+            self._note("warning", "checksum", "the base block checksum is wrong")
+
+    def _note(self, level: Any, code: str, message: str) -> None:
+        self.diagnostics.append(Diagnostic(self.display, None, level, code, message))
+
+    def _guard(self, call: Any, what: str) -> Any:
+        try:
+            return call()
+        except SourceError:
+            raise
+        except Exception as exc:
+            detail = str(exc).splitlines()[0][:160] if str(exc) else ""
+            kind = "" if isinstance(exc, CellError) else f"{type(exc).__name__}: "
+            raise HiveError(f"{self.display}: {what}: {kind}{detail}".rstrip(": "), self.display) from None
+
+    # -- kind and control set ----------------------------------------------------------------------
+    def _detect_kind(self) -> str:
+        names = {fold(n) for n in self.subkey_names(())}
+        if any(_CONTROL_SET.match(n) for n in names):
+            return "system"
+        if "MICROSOFT" in names and not names & {"SOFTWARE", "SAM", "SELECT", "POLICY"}:
+            return "software"
+        shown = ", ".join(sorted(self.subkey_names(()))[:6]) or "none"
+        raise HiveError(f"{self.display}: a registry hive, but not SYSTEM or SOFTWARE (header name "
+                        f"{self.header.file_name!r}, top-level keys: {shown})", self.display)
+
+    def _resolve_control_set(self) -> None:
+        sets = sorted(n for n in self.subkey_names(()) if _CONTROL_SET.match(fold(n)))
+        by_number = {int(_CONTROL_SET.match(fold(n)).group(1)): n for n in sets}  # type: ignore[union-attr]
+        for name in ("Current", "Default"):
+            value = self.value(("Select",), name) if self.key_name(("Select",)) else None
+            number = dword(value.data) if value is not None and value.type_num == 4 else None
+            if number in by_number:
+                self.control_set = f"ControlSet{number:03d}"
+                self.control_set_source = f"Select\\{name}"
+                if name != "Current":
+                    self._note("warning", "control-set", f"Select\\Current is missing or names no control set: "
+                               f"using Select\\Default = {number} ({self.control_set})")
+                return
+        self.control_set = sets[0]
+        self.control_set_source = "lowest ControlSet00N"
+        self._note("warning", "control-set", f"no usable Select\\Current or Select\\Default: using the lowest "
+                   f"control set, {self.control_set}")
+
+    # -- lookups (machine.Base) ---------------------------------------------------------------------
+    def _children_of(self, path: Path) -> dict[str, RawKey]:
+        cached = self._children.get(path)
+        if cached is None:
+            raw = self._key(path)
+            if raw is None:
+                return {}
+            kids = self._guard(lambda: list(self._backend.children(raw.handle)),
+                               f"cannot list the subkeys of {_show(path)}")
+            cached = self._children[path] = {fold(decode_name(k.name, k.compressed)): k for k in kids}
+        return cached
+
+    def _key(self, path: Path) -> RawKey | None:
+        folded = tuple(fold(p) for p in path)
+        if folded in self._keys:
+            return self._keys[folded]
+        if len(path) > MAX_DEPTH:
+            raise HiveError(f"{self.display}: key path deeper than {MAX_DEPTH} levels (a loop in the hive?)",
+                            self.display)
+        found = self._children_of(path[:-1]).get(folded[-1])
+        self._keys[folded] = found
+        return found
+
+    def key_name(self, path: Path) -> str | None:
+        """The stored name of the key at hive-relative ``path`` or None."""
+        raw = self._key(path)
+        return None if raw is None else decode_name(raw.name, raw.compressed)
+
+    def subkey_names(self, path: Path) -> list[str]:
+        """The names of the subkeys of ``path``."""
+        return [decode_name(k.name, k.compressed) for k in self._children_of(path).values()]
+
+    def values(self, path: Path) -> list[Value]:
+        """The values of ``path``, with their exact stored data."""
+        raw = self._key(path)
+        if raw is None:
+            return []
+        records = self._guard(lambda: list(self._backend.value_records(raw.handle)),
+                              f"cannot list the values of {_show(path)}")
+        origin = Origin(self.display, control_set=self._control_set_of(path))
+        out = []
+        for rec in records:
+            data = self._guard(lambda r=rec: value_data(self._backend.buffer, r.size_field, r.offset_field,
+                                                        self.header.minor), f"cannot read a value of {_show(path)}")
+            out.append(Value(decode_name(rec.name, rec.compressed), rec.type_num, data, origin))
+        return out
+
+    def value(self, path: Path, name: str) -> Value | None:
+        """One value of ``path`` by case-insensitive name."""
+        wanted = fold(name)
+        return next((v for v in self.values(path) if fold(v.name) == wanted), None)
+
+    def last_write(self, path: Path) -> datetime | None:
+        """The last-write time of the key at ``path``."""
+        raw = self._key(path)
+        if raw is None:
+            return None
+        return filetime(self._guard(lambda: self._backend.timestamp(raw.handle), "cannot read a key timestamp"))
+
+    def _control_set_of(self, path: Path) -> str | None:
+        if self.kind == "system" and path and _CONTROL_SET.match(fold(path[0])):
+            return path[0]
+        return None

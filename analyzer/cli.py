@@ -60,7 +60,7 @@ Backend = Annotated[BackendName, typer.Option(help="Hive parser library.")]
 
 def fail(message: str) -> NoReturn:
     """Print one error line on stderr and exit 2."""
-    typer.echo(f"regtls: error: {message}", err=True)
+    typer.echo(f"regtls: error: {' '.join(message.splitlines())}", err=True)
     raise typer.Exit(2)
 
 
@@ -70,16 +70,23 @@ def _terminal() -> tuple[int, bool]:
     return 120, False
 
 
-def write_output(text: str, output: Path | None, inputs: list[Path]) -> None:
-    """Write the result to stdout, or atomically to ``output`` (never over an input)."""
+def check_output(output: Path | None, inputs: list[Path]) -> None:
+    """Refuse an output path over an input or in a missing folder before any work is done."""
     if output is None:
-        sys.stdout.write(text)
         return
     target = output.resolve()
     if any(target == p.resolve() for p in inputs):
         fail(f"{output}: is one of the inputs; regtls never writes over its evidence")
     if not target.parent.is_dir():
         fail(f"{output}: the folder {output.parent} does not exist")
+
+
+def write_output(text: str, output: Path | None) -> None:
+    """Write the result to stdout, or atomically to ``output`` (a temporary file renamed into place)."""
+    if output is None:
+        sys.stdout.write(text)
+        return
+    target = output.resolve()
     try:
         fd, tmp = tempfile.mkstemp(prefix=".regtls-", dir=target.parent)
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
@@ -126,6 +133,7 @@ def check(
     from analyzer.rules import load_catalog
     from analyzer.sources import SourceError
 
+    check_output(output, inputs)
     try:
         chosen = load_profile(profile, set(load_catalog()))
         loaded = load(inputs, backend.value)
@@ -134,7 +142,7 @@ def check(
         fail(str(exc))
     width, color = _terminal() if output is None else (120, False)
     text = render_json(report) if format is CheckFormat.json else render_table(report, width, color)
-    write_output(text, output, inputs)
+    write_output(text, output)
     typer.echo(f"regtls: {summary_line(report)}", err=True)
     worst = report.worst()
     threshold = {"error": ("error",), "warning": ("error", "warning"), "never": ()}[fail_on.value]
@@ -182,7 +190,7 @@ def dump(
         text = formats.render_reg(machine, keys)
     else:
         text = formats.render_table(machine, keys, width, color)
-    write_output(text, None, inputs)
+    write_output(text, None)
     for d in loaded.diagnostics:
         where = ":".join(str(p) for p in (d.file, d.line, d.column) if p is not None)
         typer.echo(f"regtls: {d.level}: {where}: {d.message}", err=True)

@@ -9,8 +9,8 @@ from analyzer.knowledge import Setting
 from analyzer.knowledge.osinfo import OsInfo
 from analyzer.knowledge.state import evaluate
 from analyzer.profiles import Profile
-from analyzer.rules import FAIL, UNDECIDED, Context, Location, load_catalog
-from analyzer.sources import Diagnostic
+from analyzer.rules import FAIL, UNDECIDED, Context, Location, Outcome, load_catalog
+from analyzer.sources import Diagnostic, SourceError
 
 LEVEL_ORDER = {"error": 0, "warning": 1, "note": 2}
 
@@ -91,12 +91,16 @@ def run(loaded: Loaded, profile: Profile) -> Report:
         if level == "off":
             continue
         rule = catalog[rule_id]
-        outcome = rule.check(ctx)
+        try:
+            outcome = rule.check(ctx)
+        except SourceError as exc:
+            outcome = Outcome(UNDECIDED, f"the inputs cannot be read far enough to decide: {exc}")
+            state.diagnostics.append(Diagnostic(exc.file or "", None, "error", "unreadable", str(exc)))
         results.append(RuleResult(rule_id, rule.name, level, outcome.status, outcome.message))
         if outcome.status == FAIL:
             findings += [Finding(rule_id, level, hit.message, hit.location) for hit in outcome.hits]
     findings.sort(key=Finding.sort_key)
-    diagnostics = sorted(loaded.diagnostics + state.diagnostics, key=Diagnostic.sort_key)
+    diagnostics = sorted(set(loaded.diagnostics + state.diagnostics), key=Diagnostic.sort_key)
     counts = {level: sum(f.level == level for f in findings) for level in LEVEL_ORDER}
     counts["undecided"] = sum(r.status == UNDECIDED for r in results)
     return Report(profile, loaded, state.os, list(state.settings.values()), findings,

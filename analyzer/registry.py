@@ -54,6 +54,13 @@ def fold(name: str) -> str:
     return "".join(u if len(u := c.upper()) == 1 else c for c in name)
 
 
+def printable(text: str) -> str:
+    """``text`` with control characters escaped, so that a message built from hive data stays one line."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def split_path(path: str) -> Path:
     r"""Split ``HKLM\A\B`` style text into components, dropping empty ones and expanding root abbreviations."""
     parts = tuple(p for p in path.split("\\") if p)

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from analyzer.sources import SourceError
-from analyzer.sources import regfile
+from analyzer.sources import SourceError, regfile
 from analyzer.sources.regfile import OpKind, read_reg
 
 H5 = "Windows Registry Editor Version 5.00\n\n"
@@ -16,7 +15,10 @@ K = "[HKEY_LOCAL_MACHINE\\SOFTWARE\\T]\n"
 KP = "HKEY_LOCAL_MACHINE\\SOFTWARE\\T"
 
 
-def parse(tmp_path: Path, text: str | bytes, encoding: str = "utf-8") -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+Ops = list[tuple[object, ...]]
+
+
+def parse(tmp_path: Path, text: str | bytes, encoding: str = "utf-8") -> tuple[Ops, Ops]:
     """Ops as compact tuples, and diagnostics as (line, column, level, code)."""
     path = tmp_path / "t.reg"
     path.write_bytes(text if isinstance(text, bytes) else text.encode(encoding))
@@ -114,6 +116,8 @@ GRAMMAR = [
      [("A", 4, "01000000", 5)], [(4, 2, "error", "bad-key")]),
     ("text-after-bracket", H5 + "[HKEY_LOCAL_MACHINE\\SOFTWARE\\T] x\n" + '"A"=dword:1\n',
      [("A", 4, "01000000", 4)], [(3, 33, "warning", "after-key")]),
+    ("value-on-key-line", H5 + '[HKEY_LOCAL_MACHINE\\SOFTWARE\\T] "A"=dword:0\n', [],
+     [(3, 33, "error", "value-on-key-line")]),
     ("trailing-blank-key", H5 + "[HKEY_LOCAL_MACHINE\\SOFTWARE\\T ]\n", [], [(3, 31, "warning", "key-blank")]),
     ("crlf", (H5 + K + '"A"=dword:1\n').replace("\n", "\r\n"), [("A", 4, "01000000", 4)], []),
     ("cr-only", (H5 + K + '"A"=dword:1\n').replace("\n", "\r"), [("A", 4, "01000000", 4)], []),
@@ -210,7 +214,7 @@ def test_utf16_regedit_cannot_read(tmp_path: Path, data: bytes, code: str) -> No
 def test_not_a_reg_file(tmp_path: Path, data: bytes) -> None:
     path = tmp_path / "junk.reg"
     path.write_bytes(data)
-    with pytest.raises(SourceError, match="junk.reg: "):
+    with pytest.raises(SourceError, match=r"junk\.reg: "):
         read_reg(path)
 
 

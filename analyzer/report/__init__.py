@@ -17,4 +17,4 @@ def console(width: int, color: bool) -> tuple[Console, io.StringIO]:
     """A rich console that records into a string (ANSI colours only when ``color``)."""
     buf = io.StringIO()
     return Console(file=buf, width=width, force_terminal=color, color_system="standard" if color else None,
-                   highlight=False, soft_wrap=False, emoji=False), buf
+                   highlight=False, soft_wrap=False, emoji=False, markup=False), buf

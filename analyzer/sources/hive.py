@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path as FsPath
 from typing import Any, Protocol
 
-from analyzer.registry import Origin, Path, Value, dword, fold
+from analyzer.registry import Origin, Path, Value, dword, fold, printable
 from analyzer.sources import Diagnostic, SourceError
 
 BASE_BLOCK = 4096
@@ -173,7 +173,7 @@ def load_backend(name: str, path: FsPath) -> Backend:
 
 
 def _show(path: Path) -> str:
-    return "\\".join(path) or "the root key"
+    return printable("\\".join(path)) or "the root key"
 
 
 class HiveFile:
@@ -228,9 +228,9 @@ class HiveFile:
             return "system"
         if "MICROSOFT" in names and not names & {"SOFTWARE", "SAM", "SELECT", "POLICY"}:
             return "software"
-        shown = ", ".join(sorted(self.subkey_names(()))[:6]) or "none"
+        shown = ", ".join(printable(n) for n in sorted(self.subkey_names(()))[:6]) or "none"
         raise HiveError(f"{self.display}: a registry hive, but not SYSTEM or SOFTWARE (header name "
-                        f"{self.header.file_name!r}, top-level keys: {shown})", self.display)
+                        f"{printable(self.header.file_name)!r}, top-level keys: {shown})", self.display)
 
     def _resolve_control_set(self) -> None:
         sets = sorted(n for n in self.subkey_names(()) if _CONTROL_SET.match(fold(n)))
@@ -311,5 +311,5 @@ class HiveFile:
 
     def _control_set_of(self, path: Path) -> str | None:
         if self.kind == "system" and path and _CONTROL_SET.match(fold(path[0])):
-            return path[0]
+            return self.key_name(path[:1])
         return None

@@ -393,7 +393,12 @@ class RegReader:
                        "the previous key", len(s) + 1)
             return
         if not _rest_is_comment(s, close + 1):
-            self._diag("warning", "after-key", "text after ']' is ignored", _skip_blanks(s, close + 1) + 1)
+            after = _skip_blanks(s, close + 1)
+            if s[after] in '"@':
+                self._diag("error", "value-on-key-line", "a value on the key line is ignored by regedit: put it "
+                           "on a line of its own", after + 1)
+            else:
+                self._diag("warning", "after-key", "text after ']' is ignored", after + 1)
         text = s[i:close]
         if text.startswith("-"):
             self._set_key(None, f"the key line at line {self._lineno} deletes a key")

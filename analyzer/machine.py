@@ -157,15 +157,23 @@ class Machine:
         """Whether a key exists."""
         return self.key_name(path) is not None
 
-    def subkeys(self, path: Path) -> list[str]:
-        """Names of the subkeys of ``path``, sorted case-insensitively."""
+    def _layers(self, path: Path) -> tuple[Path, _Node | None, bool, tuple[Base, Path] | None]:
+        """The resolved path, its overlay node, whether a deletion hides the hives there, and the hive
+        key at ``path`` when one exists and is not hidden."""
         path = self.resolve(path)
         node, hidden = self._chain(path)
+        found = None if hidden else self._base(path)
+        if found is not None and found[0].key_name(found[1]) is None:
+            found = None
+        return path, node, hidden, found
+
+    def subkeys(self, path: Path) -> list[str]:
+        """Names of the subkeys of ``path``, sorted case-insensitively."""
+        path, node, hidden, found = self._layers(path)
         names: dict[str, str] = {}
+        if found is not None:
+            names.update((fold(n), n) for n in found[0].subkey_names(found[1]))
         if not hidden:
-            found = self._base(path)
-            if found is not None and found[0].key_name(found[1]) is not None:
-                names.update((fold(n), n) for n in found[0].subkey_names(found[1]))
             names.update((fold(n), n) for n in self._mounted_below(path))
         if node is not None:
             for key, child in node.children.items():
@@ -177,33 +185,23 @@ class Machine:
 
     def values(self, path: Path) -> list[Value]:
         """Values of the key at ``path``, sorted case-insensitively by name."""
-        path = self.resolve(path)
-        node, hidden = self._chain(path)
+        _, node, _, found = self._layers(path)
         merged: dict[str, Value] = {}
-        if not hidden:
-            found = self._base(path)
-            if found is not None and found[0].key_name(found[1]) is not None:
-                merged.update((fold(v.name), v) for v in found[0].values(found[1]))
-        if node is not None:
-            for key, value in node.values.items():
-                if value is None:
-                    merged.pop(key, None)
-                else:
-                    merged[key] = value
+        if found is not None:
+            merged.update((fold(v.name), v) for v in found[0].values(found[1]))
+        for key, value in (node.values.items() if node is not None else ()):
+            if value is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = value
         return [merged[k] for k in sorted(merged)]
 
     def value(self, path: Path, name: str) -> Value | None:
         """One value by case-insensitive name, or None when the key or the value is absent."""
-        path = self.resolve(path)
-        node, hidden = self._chain(path)
+        _, node, _, found = self._layers(path)
         if node is not None and fold(name) in node.values:
             return node.values[fold(name)]
-        if hidden:
-            return None
-        found = self._base(path)
-        if found is None or found[0].key_name(found[1]) is None:
-            return None
-        return found[0].value(found[1], name)
+        return found[0].value(found[1], name) if found is not None else None
 
     def known(self, path: Path, name: str) -> bool:
         """Whether the value's presence or absence is known: a hive holds that part of the registry,

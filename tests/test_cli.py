@@ -283,3 +283,17 @@ def test_text_with_brackets_is_not_rich_markup(tmp_path: Path) -> None:
     assert "HKEY_LOCAL_MACHINE\\SOFTWARE\\[bold]x" in out and "[red]" in out and "[/]" in out
     code, out, _ = regtls("check", "samples/reg/azure-backup-schannel.reg", cwd=REPO)
     assert code == 0 and "[samples/reg/azure-backup-schannel.reg:4," in out and "schannel.reg:7]" in out
+
+
+def test_inputs_are_never_modified_and_nothing_appears_beside_them(tmp_path: Path) -> None:
+    folder = tmp_path / "evidence"
+    folder.mkdir()
+    for name in ("SYSTEM", "SOFTWARE"):
+        (folder / name).write_bytes((SAMPLES / "server2008r2-sp1-untouched" / name).read_bytes())
+    change = folder / "change.reg"
+    change.write_bytes((REG / "tls12-complete.reg").read_bytes())
+    before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.iterdir()}
+    for backend in ("python-registry", "regipy"):
+        assert regtls("check", folder / "SYSTEM", folder / "SOFTWARE", change, "--backend", backend)[0] == 0
+        assert regtls("dump", folder / "SYSTEM", change, "--backend", backend)[0] == 0
+    assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.iterdir()} == before

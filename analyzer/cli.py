@@ -110,14 +110,29 @@ def main_options(
     """Tell offline, from registry data, whether a Windows machine will use TLS 1.2."""
 
 
+def _ids(values: list[str] | None) -> list[str]:
+    """Rule ids from repeated and comma-separated options."""
+    return [part.strip().upper() for value in values or [] for part in value.split(",") if part.strip()]
+
+
+Profile = Annotated[str, typer.Option(help="Requirements to check against: a shipped profile (regtls profiles) or "
+                                      "a TOML file that may extend one.")]
+Select = Annotated[list[str] | None, typer.Option(help="Also run these rules (IDs, comma-separated or repeated).",
+                                                  show_default=False)]
+Ignore = Annotated[list[str] | None, typer.Option(help="Do not run these rules.", show_default=False)]
+
+
 @app.command(epilog="[b]Examples[/b]\n\n"
              "  regtls check samples/server2019-configured/SYSTEM samples/server2019-configured/SOFTWARE\n\n"
              "  regtls check SYSTEM SOFTWARE planned-change.reg   [dim]# judge the machine after the change[/dim]\n\n"
+             "  regtls check SYSTEM SOFTWARE --profile stig-iis10 --ignore SCH011\n\n"
              "  regtls check tls12.reg --format json --output report.json --fail-on warning\n\n"
              "Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it; 2 usage or unreadable input.")
 def check(
     inputs: Inputs,
-    profile: Annotated[str, typer.Option(help="Requirements to check against.")] = "azure-backup",
+    profile: Profile = "azure-backup",
+    select: Select = None,
+    ignore: Ignore = None,
     format: Annotated[CheckFormat, typer.Option("--format", "-f", help="Output format.")] = CheckFormat.table,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to this file.",
                                                 show_default=False)] = None,
@@ -125,17 +140,15 @@ def check(
     backend: Backend = BackendName.python_registry,
 ) -> None:
     """Judge a machine (hives, .reg change sets, or both) against a profile's TLS requirements."""
-    from analyzer.engine import run
+    from analyzer.engine import choose_profile, run
     from analyzer.inputs import load
     from analyzer.profiles import ProfileError
-    from analyzer.profiles import load as load_profile
     from analyzer.report.check import render_json, render_table, summary_line
-    from analyzer.rules import load_catalog
     from analyzer.sources import SourceError
 
     check_output(output, inputs)
     try:
-        chosen = load_profile(profile, set(load_catalog()))
+        chosen = choose_profile(profile, _ids(select), _ids(ignore))
         loaded = load(inputs, backend.value)
         report = run(loaded, chosen)
     except (SourceError, ProfileError) as exc:
@@ -147,6 +160,93 @@ def check(
     worst = report.worst()
     threshold = {"error": ("error",), "warning": ("error", "warning"), "never": ()}[fail_on.value]
     raise typer.Exit(1 if worst in threshold else 0)
+
+
+@app.command(epilog="[b]Examples[/b]\n\n"
+             "  regtls state SYSTEM SOFTWARE\n\n"
+             "  regtls state SYSTEM SOFTWARE change.reg --format json")
+def state(
+    inputs: Inputs,
+    format: Annotated[CheckFormat, typer.Option("--format", "-f", help="Output format.")] = CheckFormat.table,
+    backend: Backend = BackendName.python_registry,
+) -> None:
+    """Show the effective state: the protocol matrix (Client and Server) and the .NET, WinHTTP and cipher blocks."""
+    from analyzer.inputs import load
+    from analyzer.knowledge.state import evaluate
+    from analyzer.report import state as view
+    from analyzer.sources import SourceError
+
+    try:
+        loaded = load(inputs, backend.value)
+        machine_state = evaluate(loaded.machine)
+    except SourceError as exc:
+        fail(str(exc))
+    width, color = _terminal()
+    write_output(view.render_json(loaded, machine_state) if format is CheckFormat.json
+                 else view.render_table(loaded, machine_state, width, color), None)
+    for d in sorted(set(loaded.diagnostics + machine_state.diagnostics), key=lambda d: d.sort_key()):
+        typer.echo(f"regtls: {d.level}: {d.file}{':' + str(d.line) if d.line else ''}: {d.message}", err=True)
+
+
+rules_app = typer.Typer(help="List the rules, or show one rule's documentation.", no_args_is_help=False)
+profiles_app = typer.Typer(help="List the profiles, or show one profile.", no_args_is_help=False)
+app.add_typer(rules_app, name="rules")
+app.add_typer(profiles_app, name="profiles")
+
+
+@rules_app.callback(invoke_without_command=True,
+                    epilog="[b]Examples[/b]\n\n  regtls rules\n\n  regtls rules show SCH001")
+def rules_list(
+    ctx: typer.Context,
+    format: Annotated[CheckFormat, typer.Option("--format", "-f", help="Output format.")] = CheckFormat.table,
+) -> None:
+    """Every rule: ID, name, default level and summary."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from analyzer.report import catalog
+
+    width, color = _terminal()
+    write_output(catalog.rules_json() if format is CheckFormat.json else catalog.rules_table(width, color), None)
+
+
+@rules_app.command("show", epilog="[b]Example[/b]\n\n  regtls rules show NET001")
+def rules_show(rule_id: Annotated[str, typer.Argument(help="Rule ID, e.g. SCH001.", show_default=False)]) -> None:
+    """A rule's documentation: what it checks, why, examples, when absent, references."""
+    from analyzer.report import catalog
+
+    text = catalog.rule_doc(rule_id.upper())
+    if text is None:
+        fail(f"unknown rule id {rule_id!r}; see 'regtls rules'")
+    write_output(text, None)
+
+
+@profiles_app.callback(invoke_without_command=True,
+                       epilog="[b]Examples[/b]\n\n  regtls profiles\n\n  regtls profiles show stig-iis10")
+def profiles_list(
+    ctx: typer.Context,
+    format: Annotated[CheckFormat, typer.Option("--format", "-f", help="Output format.")] = CheckFormat.table,
+) -> None:
+    """Every shipped profile: name, title, absence policy, number of rules."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from analyzer.report import catalog
+
+    width, color = _terminal()
+    write_output(catalog.profiles_json() if format is CheckFormat.json else catalog.profiles_table(width, color),
+                 None)
+
+
+@profiles_app.command("show", epilog="[b]Example[/b]\n\n  regtls profiles show nist-800-52r2")
+def profiles_show(name: Annotated[str, typer.Argument(help="Profile name or TOML file.", show_default=False)]) -> None:
+    """A profile: description, absence policy, sources, what stays uncertain, and its rules with levels."""
+    from analyzer.profiles import ProfileError
+    from analyzer.report import catalog
+
+    try:
+        text = catalog.profile_doc(name)
+    except ProfileError as exc:
+        fail(str(exc))
+    write_output(text, None)
 
 
 @app.command(epilog="[b]Examples[/b]\n\n"

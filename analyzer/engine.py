@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from analyzer.inputs import Loaded
 from analyzer.knowledge import Setting
 from analyzer.knowledge.osinfo import OsInfo
-from analyzer.knowledge.state import evaluate
-from analyzer.profiles import Profile
+from analyzer.knowledge.state import MachineState, evaluate
+from analyzer.profiles import Profile, adjust, load
 from analyzer.rules import FAIL, UNDECIDED, Context, Location, Outcome, load_catalog
 from analyzer.sources import Diagnostic, SourceError
 
@@ -57,13 +57,18 @@ class Report:
 
     profile: Profile
     loaded: Loaded
-    os: OsInfo | None
+    state: MachineState
     settings: list[Setting]
     findings: list[Finding]
     results: list[RuleResult]
     diagnostics: list[Diagnostic]
     verdict: str
     counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def os(self) -> OsInfo | None:
+        """The identified Windows version."""
+        return self.state.os
 
     def worst(self) -> str | None:
         """The most severe finding level, or None without findings."""
@@ -79,11 +84,17 @@ def verdict_of(findings: list[Finding], results: list[RuleResult]) -> str:
     return "pass"
 
 
+def choose_profile(name: str, select: list[str] | None = None, ignore: list[str] | None = None) -> Profile:
+    """A shipped profile or a user's TOML file, with ``--select``/``--ignore`` applied."""
+    known = {rule.id: rule.level for rule in load_catalog().values()}
+    return adjust(load(name, known), select or [], ignore or [], known)
+
+
 def run(loaded: Loaded, profile: Profile) -> Report:
     """Evaluate the machine and apply the profile's rules."""
     state = evaluate(loaded.machine)
     catalog = load_catalog()
-    ctx = Context(loaded.machine, state.os, state.settings, loaded)
+    ctx = Context(loaded.machine, state, loaded, profile.absence)
     findings: list[Finding] = []
     results: list[RuleResult] = []
     for rule_id in sorted(profile.levels):
@@ -103,6 +114,6 @@ def run(loaded: Loaded, profile: Profile) -> Report:
     diagnostics = sorted(set(loaded.diagnostics + state.diagnostics), key=Diagnostic.sort_key)
     counts = {level: sum(f.level == level for f in findings) for level in LEVEL_ORDER}
     counts["undecided"] = sum(r.status == UNDECIDED for r in results)
-    return Report(profile, loaded, state.os, list(state.settings.values()), findings,
+    return Report(profile, loaded, state, list(state.settings.values()), findings,
                   results, diagnostics, verdict_of(findings, results), counts)
 

@@ -54,7 +54,7 @@ SAMPLE_VERDICTS = {
     "win7-sp1-configured": (0, "pass", [], []),
     "server2008-sp2-kb4019276": (0, "pass", [], []),
     "win11-23h2-partial": (1, "fail", [("NET001", "error"), ("NET002", "error")], []),
-    "server2016-controlset002": (0, "pass", [], []),
+    "server2016-controlset002": (0, "pass", [("XCK003", "warning")], []),
 }
 
 
@@ -77,7 +77,8 @@ def test_control_set_comes_from_select_current() -> None:
     assert report["machine"] == {
         "os": {"name": "Windows Server 2016", "build": 14393, "server": True,
                "product_name": "Windows Server 2016 Standard", "exact_build_known": True},
-        "control_set": "ControlSet002", "control_set_source": "Select\\Current"}
+        "control_set": "ControlSet002", "control_set_source": "Select\\Current", "architecture": "AMD64",
+        "wow64_view": True}
     tls12 = next(s for s in report["settings"] if s["id"] == "schannel/TLS 1.2/Client")  # type: ignore[union-attr]
     assert (tls12["state"], tls12["source"], tls12["evidence"]) == ("enabled", "os-default", [])
 
@@ -90,7 +91,8 @@ def test_windows11_named_by_build_not_product_name() -> None:
 def test_reg_only_judges_what_it_sets_and_leaves_the_rest_undecided() -> None:
     code, report, err = check_json(REG / "disable-tls12-client.reg")
     assert code == 1
-    assert report["machine"] == {"os": None, "control_set": None, "control_set_source": None}
+    assert report["machine"] == {"os": None, "control_set": None, "control_set_source": None, "architecture": None,
+                                 "wow64_view": None}
     assert report["findings"] == [{
         "rule": "SCH001", "level": "error",
         "message": "TLS 1.2 Client is disabled (explicit): Enabled=0, DisabledByDefault=1",
@@ -106,7 +108,8 @@ def test_settings_windows_will_not_read_are_errors_at_their_lines() -> None:
     code, report, _ = check_json(REG / "tls12-typos.reg")
     assert code == 1
     assert [(f["rule"], f["location"]["line"]) for f in report["findings"]] == [  # type: ignore[index, union-attr]
-        ("REG002", 4), ("REG001", 5), ("REG001", 6), ("SCH002", 8), ("SCH003", 12), ("NET001", 15), ("REG001", 16)]
+        ("REG002", 4), ("REG001", 5), ("REG001", 6), ("SCH002", 8), ("SCH003", 12), ("NET001", 15), ("REG001", 16),
+        ("XCK004", 15)]
 
 
 def test_what_if_seed_snippets_over_an_untouched_2008_r2() -> None:
@@ -181,7 +184,8 @@ def test_backends_give_the_same_report() -> None:
     (["check", "{samples}"], "regtls: error: {samples}: is a folder; give SYSTEM and SOFTWARE hive files or .reg "
      "files\n"),
     (["check", "{reg}/azure-backup-schannel.reg", "--profile", "nist"],
-     "regtls: error: unknown profile 'nist'; available: azure-backup\n"),
+     "regtls: error: unknown profile 'nist'; available: azure-backup, configmgr, entra-connect, nist-800-52r2, "
+     "stig-iis10, tls12-strict\n"),
     (["check", "{empty}"], "regtls: error: {empty}: empty file, not a .reg file\n"),
     (["check", "{junk}"], "regtls: error: {junk}: binary data, not a .reg file\n"),
     (["check", "{reg}/azure-backup-schannel.reg", "--output", "{tmp}/no/such/dir/r.json"],

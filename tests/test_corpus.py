@@ -9,11 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from analyzer.engine import run
+from analyzer.engine import choose_profile, run
 from analyzer.inputs import load
-from analyzer.profiles import load as load_profile
 from analyzer.report.check import as_dict
-from analyzer.rules import load_catalog
 from analyzer.sources import SourceError
 from analyzer.sources.hive import BACKENDS, HiveFile
 from analyzer.sources.regfile import read_reg
@@ -66,7 +64,7 @@ def _outcome(path: Path, backend: str) -> str:
     except SourceError as exc:
         assert str(exc).startswith(f"{path}: ") and "\n" not in str(exc)
         return "error"
-    report = run(loaded, load_profile("azure-backup", set(load_catalog())))
+    report = run(loaded, choose_profile("azure-backup"))
     return f"{loaded.inputs[0].kind} {report.verdict}"
 
 
@@ -97,7 +95,7 @@ def test_backends_agree_on_real_system_hives(tmp_path: Path, name: str) -> None:
     reports = []
     walks = []
     for backend in BACKENDS:
-        report = as_dict(run(load([path], backend), load_profile("azure-backup", set(load_catalog()))))
+        report = as_dict(run(load([path], backend), choose_profile("azure-backup")))
         for info in report["inputs"]:  # type: ignore[union-attr]
             info.pop("backend")
         # where a damaged structure stops both readers, only the libraries' own wording may differ

@@ -8,20 +8,22 @@ import pytest
 
 from analyzer.inputs import load
 from analyzer.knowledge import Dword
-from analyzer.knowledge.schannel import DEFAULTS, effective
+from analyzer.knowledge.schannel import DEFAULTS, default_row, effective
 from analyzer.knowledge.state import evaluate
 from analyzer.knowledge.winhttp import default_mask, protocols
 from analyzer.registry import Origin, Value
 from tests.conftest import SAMPLES
 
-# A SYSTEM hive without any Schannel protocol values (so every protocol state is the OS default).
+# A real SYSTEM hive; machine_state() deletes its Schannel protocol keys, so every state is the OS default.
 EMPTY_SYSTEM = SAMPLES / "server2012r2-untouched" / "SYSTEM"
 CV = "[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion]\n"
 
 
 def machine_state(tmp_path: Path, body: str, system: Path | None = EMPTY_SYSTEM):  # type: ignore[no-untyped-def]
+    """The state of a SYSTEM hive with every Schannel protocol key removed, plus ``body``."""
     change = tmp_path / "os.reg"
-    change.write_text("Windows Registry Editor Version 5.00\n\n" + body, encoding="utf-8")
+    wipe = "[-HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols]\n"
+    change.write_text("Windows Registry Editor Version 5.00\n\n" + (wipe if system else "") + body, encoding="utf-8")
     return evaluate(load([*([system] if system else []), change]).machine)
 
 
@@ -33,34 +35,82 @@ def version(build: int, product: str, install: str | None) -> str:
 
 
 E, N, U = "enabled", "not-default", "unsupported"
-# One row per row of tls-facts.md §2.1 ([MS-PROTO]): a machine of that row, and TLS 1.0, 1.1, 1.2, 1.3.
+# (build, ProductName, InstallationType) of a machine in each Windows row
+VISTA_2008 = (6001, "Windows Server (R) 2008 Standard", "Server")
+S2008SP2 = (6002, "Windows Server (R) 2008 Standard", None)
+WIN7 = (7601, "Windows 7 Professional", "Client")
+S2012 = (9200, "Windows Server 2012 Standard", "Server")
+WIN81 = (9600, "Windows 8.1 Pro", "Client")
+WIN10_1507 = (10240, "Windows 10 Pro", "Client")
+WIN10_1511 = (10586, "Windows 10 Pro", "Client")
+S2016 = (14393, "Windows Server 2016 Standard", "Server")
+S2019 = (17763, "Windows Server 2019 Datacenter", "Server")
+WIN10_22H2 = (19045, "Windows 10 Pro", "Client")
+S2022 = (20348, "Windows Server 2022 Datacenter", "Server")
+WIN11 = (22631, "Windows 10 Pro", "Client")
+S2025 = (26100, "Windows Server 2025 Datacenter", "Server Core")
+
+# tls-facts.md §2.1-§2.3 transcribed row by row: (table row, machines of that row, {protocol: (Client, Server)})
+TLS = ("TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3")
+
+
+def _tls(*cells: str) -> dict[str, tuple[str, str]]:
+    return {p: (c, c) for p, c in zip(TLS, cells, strict=True)}
+
+
 DEFAULT_ROWS = [
-    ("Vista / Server 2008 before SP2", 6001, "Windows Server (R) 2008 Standard", "Server", (E, U, U, U)),
-    ("Server 2008 SP2", 6002, "Windows Server (R) 2008 Standard", None, (E, N, N, U)),
-    ("Windows 7 / Server 2008 R2", 7601, "Windows 7 Professional", "Client", (E, N, N, U)),
-    ("Windows 8 / Server 2012", 9200, "Windows Server 2012 Standard", "Server", (E, E, E, U)),
-    ("Windows 8.1 / Server 2012 R2", 9600, "Windows 8.1 Pro", "Client", (E, E, E, U)),
-    ("Windows 10 1507-22H2 / 2016 / 2019", 17763, "Windows Server 2019 Datacenter", "Server", (E, E, E, U)),
-    ("Server 2022", 20348, "Windows Server 2022 Datacenter", "Server", (E, E, E, E)),
-    ("Windows 11", 22631, "Windows 10 Pro", "Client", (E, E, E, E)),
-    ("Server 2025", 26100, "Windows Server 2025 Datacenter", "Server", (E, E, E, E)),
+    ("2.1 Vista / Server 2008 (pre-SP2)", [VISTA_2008], _tls(E, U, U, U)),
+    ("2.1 Server 2008 SP2", [S2008SP2], _tls(E, N, N, U)),
+    ("2.1 Windows 7 / Server 2008 R2", [WIN7], _tls(E, N, N, U)),
+    ("2.1 Windows 8 / Server 2012", [S2012], _tls(E, E, E, U)),
+    ("2.1 Windows 8.1 / Server 2012 R2", [WIN81], _tls(E, E, E, U)),
+    ("2.1 Windows 10 1507-22H2, Server 2016, 2019", [WIN10_1507, WIN10_1511, S2016, S2019, WIN10_22H2],
+     _tls(E, E, E, U)),
+    ("2.1 Server 2022", [S2022], _tls(E, E, E, E)),
+    ("2.1 Windows 11", [WIN11], _tls(E, E, E, E)),
+    ("2.1 Server 2025", [S2025], _tls(E, E, E, E)),
+    ("2.2 Vista/2008, 2008 SP2", [VISTA_2008, S2008SP2], {"DTLS 1.0": (U, U), "DTLS 1.2": (U, U)}),
+    ("2.2 Windows 7 ... Windows 10 1511", [WIN7, S2012, WIN81, WIN10_1507, WIN10_1511],
+     {"DTLS 1.0": (E, E), "DTLS 1.2": (U, U)}),
+    ("2.2 Windows 10 1607 / Server 2016 and later", [S2016, S2019, WIN10_22H2, S2022, WIN11, S2025],
+     {"DTLS 1.0": (E, E), "DTLS 1.2": (E, E)}),
+    ("2.3 Vista/2008, 2008 SP2, Windows 7 / 2008 R2", [VISTA_2008, S2008SP2, WIN7],
+     {"PCT 1.0": (U, U), "SSL 2.0": (N, E), "SSL 3.0": (E, E)}),
+    ("2.3 Windows 8/2012, 8.1/2012 R2, Windows 10 1507/1511", [S2012, WIN81, WIN10_1507, WIN10_1511],
+     {"PCT 1.0": (U, U), "SSL 2.0": (N, N), "SSL 3.0": (E, E)}),
+    ("2.3 Windows 10 1607 / Server 2016 and later", [S2016, S2019, WIN10_22H2, S2022, WIN11, S2025],
+     {"PCT 1.0": (U, U), "SSL 2.0": (U, U), "SSL 3.0": (N, N)}),
 ]
+CASES = [(row, machine, cells) for row, machines, cells in DEFAULT_ROWS for machine in machines]
 
 
-def test_every_row_of_the_defaults_table_is_tested() -> None:
-    assert len(DEFAULT_ROWS) == len(DEFAULTS)
-
-
-@pytest.mark.parametrize(("row", "build", "product", "install", "expected"), DEFAULT_ROWS,
-                         ids=[r[0] for r in DEFAULT_ROWS])
-def test_os_default_row(tmp_path: Path, row: str, build: int, product: str, install: str | None,
-                        expected: tuple[str, str, str, str]) -> None:
-    state = machine_state(tmp_path, version(build, product, install))
-    assert state.os is not None and state.os.build == build
-    for protocol, want in zip(("TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3"), expected, strict=True):
-        for role in ("Client", "Server"):
+@pytest.mark.parametrize(("row", "machine", "cells"), CASES, ids=[f"{r} build {m[0]}" for r, m, _ in CASES])
+def test_os_default_row(tmp_path: Path, row: str, machine: tuple[int, str, str | None],
+                        cells: dict[str, tuple[str, str]]) -> None:
+    state = machine_state(tmp_path, version(*machine))
+    assert state.os is not None and state.os.build == machine[0]
+    for protocol, expected in cells.items():
+        for role, want in zip(("Client", "Server"), expected, strict=True):
             setting = state.settings[f"schannel/{protocol}/{role}"]
             assert (setting.state, setting.source) == (want, "os-default"), (protocol, role)
+
+
+def test_every_windows_row_of_the_table_is_exercised(tmp_path: Path) -> None:
+    rows = set()
+    for machine in {m for _, m, _ in CASES}:
+        state = machine_state(tmp_path, version(*machine), system=None)
+        assert state.os is not None
+        rows.add(default_row(state.os))
+    assert rows == set(DEFAULTS)
+
+
+def test_undocumented_defaults_stay_unknown(tmp_path: Path) -> None:
+    """Multi-Protocol Unified Hello and DTLS 1.3 have no documented default (tls-facts.md §1.2)."""
+    state = machine_state(tmp_path, version(*S2022))
+    for protocol in ("Multi-Protocol Unified Hello", "DTLS 1.3"):
+        setting = state.settings[f"schannel/{protocol}/Server"]
+        assert (setting.state, setting.source) == ("unknown", "unknown")
+        assert setting.detail == f"not set; Microsoft documents no default for {protocol}"
 
 
 @pytest.mark.parametrize(("body", "name", "server"), [
@@ -167,3 +217,26 @@ def test_update_present_but_not_installed(tmp_path: Path) -> None:
     assert setting.extra["packages"] == [{"key": "Package_for_KB3140245~31bf3856ad364e35~amd64~~6.1.1.0",
                                           "current_state": 0x20}]
     assert setting.evidence[0].file == str(change) and setting.evidence[0].line == 4
+
+
+# tls-facts.md §4.3: every Release value of the table and the version it means
+RELEASES = [(378389, "4.5"), (378675, "4.5.1"), (378758, "4.5.1"), (379893, "4.5.2"), (393295, "4.6"),
+            (393297, "4.6"), (394254, "4.6.1"), (394271, "4.6.1"), (394802, "4.6.2"), (394806, "4.6.2"),
+            (460798, "4.7"), (460805, "4.7"), (461308, "4.7.1"), (461310, "4.7.1"), (461808, "4.7.2"),
+            (461814, "4.7.2"), (528040, "4.8"), (528372, "4.8"), (528449, "4.8"), (528049, "4.8"),
+            (533320, "4.8.1"), (533325, "4.8.1")]
+
+
+@pytest.mark.parametrize(("release", "version_name"), RELEASES)
+def test_dotnet_release_table(tmp_path: Path, release: int, version_name: str) -> None:
+    body = ("[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\NET Framework Setup\\NDP\\v4\\Full]\n"
+            f'"Release"=dword:{release:08x}\n')
+    setting = machine_state(tmp_path, body, system=None).settings["dotnet/installed/v4"]
+    assert (setting.state, setting.extra["release"]) == (version_name, release)
+
+
+@pytest.mark.parametrize(("machine", "installed"), [("server2012r2-untouched", "4.5.1"), ("win7-sp1-configured", "4.8"),
+                                                     ("server2019-configured", "4.7.2")])
+def test_installed_dotnet_of_samples(machine: str, installed: str) -> None:
+    settings = evaluate(load([SAMPLES / machine / "SOFTWARE"]).machine).settings
+    assert settings["dotnet/installed/v4"].state == installed

@@ -112,3 +112,28 @@ def identify(machine: Machine) -> OsInfo | None:
     name, exact = name_for(build, server)
     return OsInfo(name, build, server, product, tuple(evidence), exact)
 
+
+
+ENVIRONMENT: Path = ("HKEY_LOCAL_MACHINE", "SYSTEM", "CurrentControlSet", "Control", "Session Manager",
+                     "Environment")
+WOW64_NODE: Path = ("HKEY_LOCAL_MACHINE", "SOFTWARE", "WOW6432Node")
+
+
+def architecture(machine: Machine) -> str | None:
+    """``PROCESSOR_ARCHITECTURE`` from the SYSTEM hive (AMD64, x86, ARM64), when known (tls-facts.md §3)."""
+    value = machine.value(ENVIRONMENT, "PROCESSOR_ARCHITECTURE")
+    if value is None or value.type_num not in STRING_TYPES:
+        return None
+    return decode_string(value.data).strip() or None
+
+
+def has_32bit_view(machine: Machine) -> bool | None:
+    """Whether ``SOFTWARE\\WOW6432Node`` exists: 64-bit Windows has it, 32-bit Windows not ([MS-WOW])."""
+    if machine.exists(WOW64_NODE):
+        return True
+    arch = architecture(machine)
+    if arch is not None:
+        return arch.upper() != "X86"
+    if machine.source_of(WOW64_NODE) is not None:
+        return False  # a SOFTWARE hive without WOW6432Node: 32-bit Windows
+    return None

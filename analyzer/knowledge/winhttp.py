@@ -40,8 +40,11 @@ def default_mask(os: OsInfo) -> int | None:
     return None
 
 
-def view_setting(machine: Machine, os: OsInfo | None, view: str) -> Setting:
+def view_setting(machine: Machine, os: OsInfo | None, view: str, has_32bit_view: bool | None = True) -> Setting:
     """``winhttp/<64|32>/DefaultSecureProtocols`` with the protocols it gives."""
+    if view == "32" and has_32bit_view is False:
+        return Setting(f"winhttp/{view}/DefaultSecureProtocols", "not-applicable", "os-default",
+                       "32-bit Windows has no WOW6432Node view", extra={"mask": None, "protocols": None})
     reading = read_dword(machine, winhttp_key(view), "DefaultSecureProtocols")
     evidence, problems = dword_evidence(machine, (reading,))
     mask = reading.number

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from importlib import resources
+from pathlib import Path
+from typing import Any
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -30,6 +32,9 @@ class Profile:
     absence: str
     sources: tuple[str, ...]
     levels: dict[str, str]
+    uncertain: tuple[str, ...] = ()
+    extends: str | None = None
+    file: str | None = field(default=None, compare=False)
 
 
 def available() -> list[str]:
@@ -37,19 +42,72 @@ def available() -> list[str]:
     return sorted(p.name[:-5] for p in resources.files(__name__).iterdir() if p.name.endswith(".toml"))
 
 
-def load(name: str, known_rules: set[str]) -> Profile:
-    """Load a shipped profile by name; unknown names and rule ids are errors."""
+def _check_rules(where: str, ids: list[str], known: dict[str, str]) -> None:
+    for rule_id in ids:
+        if rule_id not in known:
+            raise ProfileError(f"{where}: unknown rule id {rule_id!r}")
+
+
+def _levels(where: str, table: Any, known: dict[str, str]) -> dict[str, str]:
+    if not isinstance(table, dict):
+        raise ProfileError(f"{where}: [rules] must be a table of RULE = \"level\"")
+    levels = {str(k): str(v) for k, v in table.items()}
+    _check_rules(where, list(levels), known)
+    for rule_id, level in levels.items():
+        if level not in LEVELS:
+            raise ProfileError(f"{where}: rule {rule_id} has level {level!r}; use one of {', '.join(LEVELS)}")
+    return levels
+
+
+def _from_data(where: str, data: dict[str, Any], known: dict[str, str], base: Profile | None) -> Profile:
+    absence = str(data.get("absence", base.absence if base else "os-default"))
+    if absence not in ABSENCE_POLICIES:
+        raise ProfileError(f"{where}: absence must be one of {', '.join(ABSENCE_POLICIES)}, not {absence!r}")
+    levels = dict(base.levels) if base else {}
+    for key in ("select", "ignore"):
+        if not isinstance(data.get(key, []), list):
+            raise ProfileError(f"{where}: {key} must be a list of rule ids")
+    _check_rules(where, [str(r) for r in data.get("select", []) + data.get("ignore", [])], known)
+    levels.update({str(r): known[str(r)] for r in data.get("select", []) if str(r) not in levels})
+    levels.update(_levels(where, data.get("rules", {}), known))
+    for rule_id in data.get("ignore", []):
+        levels.pop(str(rule_id), None)
+    name = str(data.get("name", base.name if base else where))
+    return Profile(name, str(data.get("title", base.title if base else name)),
+                   str(data.get("description", base.description if base else "")).strip(), absence,
+                   tuple(str(s) for s in data.get("sources", base.sources if base else ())), levels,
+                   tuple(str(s) for s in data.get("uncertain", base.uncertain if base else ())),
+                   base.name if base else None)
+
+
+def load(name: str, known: dict[str, str]) -> Profile:
+    """Load a shipped profile by name, or a user's TOML file that may extend one.
+
+    ``known`` maps every rule id to its default level; an unknown profile name, rule id or level is a
+    :class:`ProfileError` with a one-line message.
+    """
+    if name.endswith(".toml") or "/" in name or "\\" in name:
+        path = Path(name)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ProfileError(f"{name}: cannot read the profile: {exc.strerror or exc}") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ProfileError(f"{name}: not a valid TOML profile: {exc}") from None
+        parent = data.get("extends")
+        base = load(str(parent), known) if parent is not None else None
+        return replace(_from_data(name, data, known, base), file=name)
     if name not in available():
         raise ProfileError(f"unknown profile {name!r}; available: {', '.join(available())}")
     data = tomllib.loads(resources.files(__name__).joinpath(f"{name}.toml").read_text(encoding="utf-8"))
-    levels = {str(k): str(v) for k, v in data.get("rules", {}).items()}
-    for rule_id, level in levels.items():
-        if rule_id not in known_rules:
-            raise ProfileError(f"profile {name!r}: unknown rule id {rule_id!r}")
-        if level not in LEVELS:
-            raise ProfileError(f"profile {name!r}: rule {rule_id} has level {level!r}; use one of {', '.join(LEVELS)}")
-    absence = str(data.get("absence", "os-default"))
-    if absence not in ABSENCE_POLICIES:
-        raise ProfileError(f"profile {name!r}: absence must be one of {', '.join(ABSENCE_POLICIES)}")
-    return Profile(str(data["name"]), str(data.get("title", name)), str(data.get("description", "")).strip(),
-                   absence, tuple(str(s) for s in data.get("sources", ())), levels)
+    return _from_data(f"profile {name!r}", data, known, None)
+
+
+def adjust(profile: Profile, select: list[str], ignore: list[str], known: dict[str, str]) -> Profile:
+    """The profile with rules added (at their default level) or removed, as ``--select``/``--ignore`` ask."""
+    _check_rules("--select/--ignore", [*select, *ignore], known)
+    levels = dict(profile.levels)
+    levels.update({r: known[r] for r in select if r not in levels})
+    for rule_id in ignore:
+        levels.pop(rule_id, None)
+    return replace(profile, levels=levels)

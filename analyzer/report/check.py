@@ -1,4 +1,4 @@
-"""Formats of the ``regtls check`` report: JSON (schema ``regtls.report/1``) and a rich table."""
+"""Formats of the ``regtls check`` report: JSON (schema ``regtls.report/1``) and rich tables."""
 
 from __future__ import annotations
 
@@ -8,33 +8,28 @@ from rich.text import Text
 from analyzer import __version__
 from analyzer.engine import Report
 from analyzer.report import console, to_json
+from analyzer.report.state import STYLE, header, machine_json, print_state
 
 SCHEMA = "regtls.report/1"
-STYLE = {"error": "bold red", "warning": "yellow", "note": "cyan", "pass": "green", "fail": "bold red",
-         "undecided": "yellow", "not-applicable": "dim", "enabled": "green", "on": "green", "installed": "green",
-         "disabled": "red", "unsupported": "dim", "unknown": "yellow", "not-default": "yellow", "unset": "yellow",
-         "off": "red", "invalid": "red", "set": "green", "not-found": "yellow", "present-not-installed": "red"}
+LEVEL_STYLE = {"error": "bold red", "warning": "yellow", "note": "cyan", "pass": "green", "fail": "bold red",
+               "undecided": "yellow", "not-applicable": "dim"}
 
 
 def as_dict(report: Report) -> dict[str, object]:
     """The report as the JSON object of schema ``regtls.report/1``."""
-    system = report.loaded.hives.get("system")
     return {
         "schema": SCHEMA,
         "tool": {"name": "regtls", "version": __version__},
         "inputs": [i.to_json() for i in report.loaded.inputs],
-        "machine": {
-            "os": report.os.to_json() if report.os else None,
-            "control_set": system.control_set if system else None,
-            "control_set_source": system.control_set_source if system else None,
-        },
+        "machine": machine_json(report.loaded, report.state),
         "settings": [s.to_json() for s in report.settings],
+        "control_sets": [c.to_json() for c in report.state.control_sets],
         "findings": [f.to_json() for f in report.findings],
         "results": [r.to_json() for r in report.results],
         "diagnostics": [{"file": d.file, "line": d.line, "column": d.column, "level": d.level, "code": d.code,
                          "message": d.message} for d in report.diagnostics],
-        "summary": {"profile": report.profile.name, "absence": report.profile.absence,
-                    "verdict": report.verdict, "counts": report.counts},
+        "summary": {"profile": report.profile.name, "profile_file": report.profile.file,
+                    "absence": report.profile.absence, "verdict": report.verdict, "counts": report.counts},
     }
 
 
@@ -44,7 +39,7 @@ def render_json(report: Report) -> str:
 
 
 def _styled(word: str) -> Text:
-    return Text(word, style=STYLE.get(word, ""))
+    return Text(word, style=LEVEL_STYLE.get(word, STYLE.get(word, "")))
 
 
 def summary_line(report: Report) -> str:
@@ -57,23 +52,9 @@ def summary_line(report: Report) -> str:
 def render_table(report: Report, width: int = 120, color: bool = False) -> str:
     """The report as rich tables (plain text when ``color`` is false)."""
     out, buf = console(width, color)
-    os = report.os
-    system = report.loaded.hives.get("system")
     out.print(f"regtls {__version__} · profile {report.profile.name}: {report.profile.title}")
-    machine = f"{os.name} (build {os.build}, {'server' if os.server else 'client'})" if os else "OS not known"
-    if system:
-        machine += f" · {system.control_set} (from {system.control_set_source})"
-    out.print(f"machine: {machine}")
-    for info in report.loaded.inputs:
-        out.print(f"input: {info.path} ({info.kind}, sha256 {info.sha256[:16]}…)")
-
-    settings = Table(title="Effective settings", title_justify="left", expand=False)
-    for col in ("setting", "state", "source", "detail"):
-        settings.add_column(col, overflow="fold")
-    for s in report.settings:
-        where = ", ".join(e.where() for e in s.evidence if e.line is not None)
-        settings.add_row(s.id, _styled(s.state), s.source, s.detail + (f" [{where}]" if where else ""))
-    out.print(settings)
+    header(out, report.loaded, report.state)
+    print_state(out, report.state)
 
     results = Table(title="Requirements", title_justify="left")
     for col in ("rule", "status", "level", "message"):
@@ -93,6 +74,6 @@ def render_table(report: Report, width: int = 120, color: bool = False) -> str:
         out.print(findings)
     for d in report.diagnostics:
         where = ":".join(str(p) for p in (d.file, d.line, d.column) if p is not None)
-        out.print(Text(f"{d.level}: {where}: {d.message}", style=STYLE.get(d.level, "")))
-    out.print(Text(summary_line(report), style=STYLE.get(report.verdict, "")))
+        out.print(Text(f"{d.level}: {where}: {d.message}", style=LEVEL_STYLE.get(d.level, "")))
+    out.print(Text(summary_line(report), style=LEVEL_STYLE.get(report.verdict, "")))
     return buf.getvalue()

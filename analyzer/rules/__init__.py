@@ -17,6 +17,7 @@ from analyzer.registry import Path, join_path
 if TYPE_CHECKING:
     from analyzer.inputs import Loaded
     from analyzer.knowledge.osinfo import OsInfo
+    from analyzer.knowledge.state import MachineState
 
 PASS, FAIL, UNDECIDED, NOT_APPLICABLE = "pass", "fail", "undecided", "not-applicable"
 LEVELS = ("error", "warning", "note")
@@ -69,12 +70,22 @@ class Outcome:
 
 @dataclass
 class Context:
-    """What rules read: the machine, the identified OS, the effective settings and the inputs."""
+    """What rules read: the machine, its evaluated state, the inputs, and the profile's absence policy."""
 
     machine: Machine
-    os: OsInfo | None
-    settings: dict[str, Setting]
+    state: MachineState
     loaded: Loaded
+    absence: str = "os-default"
+
+    @property
+    def os(self) -> OsInfo | None:
+        """The identified Windows version."""
+        return self.state.os
+
+    @property
+    def settings(self) -> dict[str, Setting]:
+        """The effective settings by id."""
+        return self.state.settings
 
     def location(self, path: Path, value: str | None = None) -> Location:
         """The location of a key (and value): its ``.reg`` line if a change set made it, else its hive."""
@@ -140,6 +151,6 @@ def combine(parts: Iterable[Part], ok: str) -> Outcome:
 
 def load_catalog() -> dict[str, Rule]:
     """Import every rule family so that the catalog is complete."""
-    from analyzer.rules import dotnet, reg, schannel, updates, winhttp  # noqa: F401
+    from analyzer.rules import ciphers, crosscheck, dotnet, reg, schannel, updates, winhttp  # noqa: F401
 
     return CATALOG

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from analyzer.knowledge import read_dword
-from analyzer.knowledge.schannel import ENABLED, PROTOCOLS_KEY, ROLES, UNKNOWN
+from analyzer.knowledge import Dword, Setting, read_dword
+from analyzer.knowledge.schannel import (
+    DISABLED,
+    ENABLED,
+    PROTOCOLS,
+    PROTOCOLS_KEY,
+    ROLES,
+    UNKNOWN,
+    UNSUPPORTED,
+    default_state,
+    role_key,
+)
 from analyzer.registry import fold
-from analyzer.rules import FAIL, PASS, UNDECIDED, Context, Hit, Outcome, rule
+from analyzer.rules import FAIL, PASS, UNDECIDED, Context, Hit, Outcome, Part, combine, rule
 
 # tls-facts.md §1.2: every protocol subkey name Schannel documents (or that Microsoft tools create).
-KNOWN_PROTOCOLS = ("Multi-Protocol Unified Hello", "PCT 1.0", "SSL 2.0", "SSL 3.0", "TLS 1.0", "TLS 1.1",
-                   "TLS 1.2", "TLS 1.3", "DTLS 1.0", "DTLS 1.2", "DTLS 1.3")
+KNOWN_PROTOCOLS = PROTOCOLS
 _KNOWN = {fold(p): p for p in KNOWN_PROTOCOLS}
 _COMPACT = {fold(p).replace(" ", "").replace("-", ""): p for p in KNOWN_PROTOCOLS}
 _ROLES = {fold(r): r for r in ROLES}
@@ -151,7 +160,7 @@ def values_on_version_key(ctx: Context) -> Outcome:
     return Outcome(PASS, "no values on protocol keys")
 
 
-def _role_readings(ctx: Context) -> Iterator[tuple[str, str, str, object]]:
+def _role_readings(ctx: Context) -> Iterator[tuple[str, str, str, Dword]]:
     """(protocol, role, value name, reading) for every Enabled/DisabledByDefault under a role key."""
     for name in _protocol_keys(ctx):
         for role in ctx.machine.subkeys((*PROTOCOLS_KEY, name)):
@@ -190,7 +199,7 @@ def wrong_type(ctx: Context) -> Outcome:
     """
     hits = []
     for name, role, value_name, reading in _role_readings(ctx):
-        problem = reading.problem  # type: ignore[attr-defined]
+        problem = reading.problem
         if problem:
             hits.append(Hit(f"{name}\\{role}: {problem}; Windows is not documented to read it",
                             ctx.location((*PROTOCOLS_KEY, name, role), value_name)))
@@ -202,7 +211,7 @@ def wrong_type(ctx: Context) -> Outcome:
 def _odd_values(ctx: Context, legacy: bool) -> list[Hit]:
     hits = []
     for name, role, value_name, reading in _role_readings(ctx):
-        number = reading.number  # type: ignore[attr-defined]
+        number = reading.number
         if number is None or number in (0, 1):
             continue
         is_legacy = value_name == "Enabled" and number == 0xFFFFFFFF
@@ -278,3 +287,344 @@ def nonstandard_value(ctx: Context) -> Outcome:
     if hits:
         return Outcome(FAIL, f"{len(hits)} undocumented protocol value(s)", tuple(hits))
     return Outcome(PASS, "every protocol value is 0 or 1")
+
+
+STIG_VALUES = {"on": ({"one", "legacy-all-ones"}, {"zero"}), "off": ({"zero"}, {"one"})}
+
+
+def _judge(ctx: Context, setting: Setting, want: str) -> tuple[str, str]:
+    """(status, reason) for one protocol and role that must be on (enabled) or off (disabled/unsupported).
+
+    With the absence policy ``finding`` (STIG checks), both values must be set explicitly to the wanted
+    data (on: Enabled=1, DisabledByDefault=0; off: Enabled=0, DisabledByDefault=1), whatever the OS default.
+    """
+    if ctx.absence == "finding":
+        values = setting.extra.get("values", {})
+        assert isinstance(values, dict)
+        enabled_ok, dbd_ok = STIG_VALUES[want]
+        if values.get("Enabled") in enabled_ok and values.get("DisabledByDefault") in dbd_ok:
+            return PASS, ""
+        if "unknown" in values.values():
+            return UNDECIDED, "the values are not known"
+        wanted = "Enabled=1 and DisabledByDefault=0" if want == "on" else "Enabled=0 and DisabledByDefault=1"
+        return FAIL, f"needs {wanted} set explicitly (this profile counts an absent value as a finding)"
+    ok = setting.state == ENABLED if want == "on" else setting.state in (DISABLED, UNSUPPORTED)
+    if ok:
+        return PASS, ""
+    if setting.state == UNKNOWN:
+        return UNDECIDED, "its state is not known"
+    return FAIL, f"is {setting.state} ({setting.source})"
+
+
+def require(ctx: Context, protocols: tuple[str, ...], roles: tuple[str, ...], want: str) -> Outcome:
+    """Every protocol and role given must be on (``want`` = "on") or off ("off")."""
+    parts: list[Part] = []
+    for protocol in protocols:
+        for role in roles:
+            setting = ctx.settings[f"schannel/{protocol}/{role}"]
+            status, reason = _judge(ctx, setting, want)
+            if status == PASS:
+                parts.append((PASS, None))
+                continue
+            where = ctx.setting_location(setting, role_key(protocol, role), "Enabled")
+            parts.append((status, Hit(f"{protocol} {role} {reason}: {setting.detail}", where)))
+    names = ", ".join(protocols)
+    return combine(parts, f"{names} {'enabled' if want == 'on' else 'off'} for {' and '.join(roles)}")
+
+
+@rule("SCH007", "tls12-server-enabled", "error")
+def tls12_server(ctx: Context) -> Outcome:
+    """TLS 1.2 must be enabled and offered by default for the Server role.
+
+    What it checks: the effective state of ``Protocols\\TLS 1.2\\Server``: explicit ``Enabled`` and
+    ``DisabledByDefault`` values, or, where they are absent, the documented default of the identified
+    Windows version. With the absence policy ``finding`` (STIG) both values must be set: Enabled=1,
+    DisabledByDefault=0.
+
+    Why: services that accept TLS connections (IIS, Entra Connect, ConfigMgr site systems, RDP) need
+    TLS 1.2 on the server side; on Windows 7 / Server 2008 R2 it is not offered unless set.
+
+    Non-compliant:
+        Windows Registry Editor Version 5.00
+
+        [HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2\\Server]
+        "Enabled"=dword:00000001
+        "DisabledByDefault"=dword:00000001
+
+    Compliant:
+        Windows Registry Editor Version 5.00
+
+        [HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2\\Server]
+        "Enabled"=dword:00000001
+        "DisabledByDefault"=dword:00000000
+
+    When absent: the OS default applies (enabled on Windows 8 / Server 2012 and later); with the STIG
+    absence policy an absent value is a finding; undecided when the OS is unknown.
+
+    References: learn.microsoft.com/windows-server/security/tls/tls-registry-settings;
+    learn.microsoft.com/entra/identity/hybrid/connect/reference-connect-tls-enforcement;
+    DISA IIS 10.0 Server STIG V-218821.
+    """
+    return require(ctx, ("TLS 1.2",), ("Server",), "on")
+
+
+LEGACY = ("PCT 1.0", "SSL 2.0", "SSL 3.0")
+
+
+@rule("SCH008", "legacy-protocols-client-off", "error")
+def legacy_client(ctx: Context) -> Outcome:
+    """PCT 1.0, SSL 2.0 and SSL 3.0 must be off for the Client role.
+
+    What it checks: each is disabled (``Enabled`` = 0) or not supported by the identified Windows
+    version. "Not offered by default" is not enough: an application can still ask for it.
+
+    Why: SSL 2.0 and 3.0 are broken (DROWN, POODLE); NIST SP 800-52r2 forbids them.
+
+    Non-compliant:
+        Windows Registry Editor Version 5.00
+
+        [HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\SSL 3.0\\Client]
+        "Enabled"=dword:00000001
+        "DisabledByDefault"=dword:00000000
+
+    Compliant:
+        Windows Registry Editor Version 5.00
+
+        [HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\PCT 1.0\\Client]
+        "Enabled"=dword:00000000
+
+        [HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\SSL 2.0\\Client]
+        "Enabled"=dword:00000000
+
+        [HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\SSL 3.0\\Client]
+        "Enabled"=dword:00000000
+
+    When absent: the OS default: SSL 3.0 is not offered by default from Windows 10 1607 / Server 2016 but
+    is still available to applications, so it fails unless disabled; PCT 1.0 and (from 1607) SSL 2.0
+    are not supported, which passes.
+
+    References: learn.microsoft.com/windows/win32/secauthn/protocols-in-tls-ssl--schannel-ssp-;
+    NIST SP 800-52 Rev. 2 (doi:10.6028/NIST.SP.800-52r2).
+    """
+    return require(ctx, LEGACY, ("Client",), "off")
+
+
+@rule("SCH009", "legacy-protocols-server-off", "error")
+def legacy_server(ctx: Context) -> Outcome:
+    """PCT 1.0, SSL 2.0 and SSL 3.0 must be off for the Server role.
+
+    What it checks: each is disabled (``Enabled`` = 0) or not supported; with the absence policy
+    ``finding`` (STIG) each must have Enabled=0 and DisabledByDefault=1 set explicitly.
+
+    Why: a server that still accepts SSL lets clients be downgraded (POODLE); the IIS 10.0 STIG and NIST
+    SP 800-52r2 forbid it.
+
+    Non-compliant:
+        Windows Registry Editor Version 5.00
+
+        [HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\SSL 2.0\\Server]
+        "Enabled"=dword:00000001
+
+    Compliant:
+        Windows Registry Editor Version 5.00
+
+        [HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\PCT 1.0\\Server]
+        "Enabled"=dword:00000000
+
+        [HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\SSL 2.0\\Server]
+        "Enabled"=dword:00000000
+
+        [HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\SSL 3.0\\Server]
+        "Enabled"=dword:00000000
+
+    When absent: the OS default (SSL 2.0 Server is enabled by default up to Windows 7 / 2008 R2); with the
+    STIG absence policy an absent value is a finding.
+
+    References: DISA IIS 10.0 Server STIG V-218821; learn.microsoft.com/windows/win32/secauthn/protocols-in-tls-ssl--schannel-ssp-.
+    """
+    return require(ctx, LEGACY, ("Server",), "off")
+
+
+OLD_TLS = ("TLS 1.0", "TLS 1.1")
+
+
+@rule("SCH010", "tls10-tls11-client-off", "error")
+def old_tls_client(ctx: Context) -> Outcome:
+    """TLS 1.0 and TLS 1.1 must be off for the Client role.
+
+    What it checks: both are disabled (``Enabled`` = 0) or not supported.
+
+    Why: both are deprecated (RFC 8996); Microsoft is disabling them by default in new Windows builds.
+    NIST SP 800-52r2's wording on TLS 1.0/1.1 for clients is not settled in our sources (tls-facts.md
+    §9.3, UNCERTAIN): the nist-800-52r2 profile reports this rule as a warning, not an error.
+
+    Non-compliant:
+        Windows Registry Editor Version 5.00
+
+        [HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.0\\Client]
+        "Enabled"=dword:00000001
+
+    Compliant:
+        Windows Registry Editor Version 5.00
+
+        [HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.0\\Client]
+        "Enabled"=dword:00000000
+
+        [HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.1\\Client]
+        "Enabled"=dword:00000000
+
+    When absent: the OS default, which keeps TLS 1.0 enabled on every released Windows version (a
+    failure); undecided when the OS is unknown.
+
+    References: learn.microsoft.com/windows/win32/secauthn/tls-10-11-deprecation-in-windows; RFC 8996.
+    """
+    return require(ctx, OLD_TLS, ("Client",), "off")
+
+
+@rule("SCH011", "tls10-tls11-server-off", "error")
+def old_tls_server(ctx: Context) -> Outcome:
+    """TLS 1.0 and TLS 1.1 must be off for the Server role.
+
+    What it checks: both are disabled (``Enabled`` = 0) or not supported; with the absence policy
+    ``finding`` (STIG) each needs Enabled=0 and DisabledByDefault=1 set explicitly.
+
+    Why: the IIS 10.0 STIG requires it; RFC 8996 deprecates both. NIST SP 800-52r2 allows TLS 1.0/1.1 for
+    some servers: our sources leave this UNCERTAIN (tls-facts.md §9.3), so nist-800-52r2 reports a warning.
+
+    Non-compliant:
+        Windows Registry Editor Version 5.00
+
+        [HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.1\\Server]
+        "Enabled"=dword:00000001
+        "DisabledByDefault"=dword:00000000
+
+    Compliant:
+        Windows Registry Editor Version 5.00
+
+        [HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.0\\Server]
+        "Enabled"=dword:00000000
+
+        [HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.1\\Server]
+        "Enabled"=dword:00000000
+
+    When absent: the OS default keeps both enabled (a failure); with the STIG absence policy an absent
+    value is a finding.
+
+    References: DISA IIS 10.0 Server STIG V-218821; RFC 8996.
+    """
+    return require(ctx, OLD_TLS, ("Server",), "off")
+
+
+@rule("SCH012", "tls13-enabled-unsupported", "warning")
+def tls13_unsupported(ctx: Context) -> Outcome:
+    """TLS 1.3 (and DTLS 1.3) must not be switched on where Windows cannot use it.
+
+    What it checks: an explicit ``Enabled`` other than 0 for TLS 1.3 or DTLS 1.3 on a Windows version
+    before Windows 11 / Server 2022.
+
+    Why: the registry cannot add protocol support; Microsoft calls TLS 1.3 on earlier Windows "not a safe
+    system configuration". The value does nothing there, and an image built that way behaves differently
+    than its author believes.
+
+    Example machine: server2019-configured
+
+    Non-compliant:
+        Windows Registry Editor Version 5.00
+
+        [HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.3\\Client]
+        "Enabled"=dword:00000001
+        "DisabledByDefault"=dword:00000000
+
+    Compliant:
+        Windows Registry Editor Version 5.00
+
+        [HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.3\\Client]
+        "Enabled"=dword:00000000
+
+    When absent: nothing to report. With the OS unknown an explicit TLS 1.3 value is undecided.
+
+    References: learn.microsoft.com/windows/win32/secauthn/protocols-in-tls-ssl--schannel-ssp-.
+    """
+    parts: list[Part] = []
+    for protocol in ("TLS 1.3", "DTLS 1.3"):
+        for role in ROLES:
+            reading = read_dword(ctx.machine, role_key(protocol, role), "Enabled")
+            if not reading.number:
+                continue
+            where = ctx.location(role_key(protocol, role), "Enabled")
+            if ctx.os is None:
+                parts.append((UNDECIDED, Hit(f"{protocol} {role} is switched on, and the OS is not known", where)))
+            elif default_state(ctx.os, protocol, role) == UNSUPPORTED:
+                parts.append((FAIL, Hit(f"{protocol} {role} is switched on, but {ctx.os.name} cannot use it", where)))
+    return combine(parts, "no TLS 1.3 switched on where Windows cannot use it")
+
+
+@rule("SCH013", "tls13-available", "warning")
+def tls13_available(ctx: Context) -> Outcome:
+    """TLS 1.3 should be available for Client and Server.
+
+    What it checks: TLS 1.3 is enabled (offered by default) for both roles: Windows 11 / Server 2022 and
+    later, not switched off.
+
+    Why: NIST SP 800-52r2 asked agencies to support TLS 1.3 by 1 January 2024. A Windows version before
+    Windows 11 / Server 2022 cannot, which this rule reports.
+
+    Example machine: server2019-configured
+
+    Non-compliant:
+        Windows Registry Editor Version 5.00
+
+        [HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2\\Client]
+        "Enabled"=dword:00000001
+
+    Compliant:
+        Windows Registry Editor Version 5.00
+
+        [HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion]
+        "CurrentBuildNumber"="20348"
+        "CurrentBuild"="20348"
+        "ProductName"="Windows Server 2022 Datacenter"
+        "InstallationType"="Server"
+
+    When absent: the OS default (enabled from Windows 11 / Server 2022); undecided when the OS is unknown.
+
+    References: NIST SP 800-52 Rev. 2; learn.microsoft.com/windows/win32/secauthn/protocols-in-tls-ssl--schannel-ssp-.
+    """
+    return require(ctx, ("TLS 1.3",), ROLES, "on")
+
+
+@rule("SCH014", "protocol-state-undocumented", "note")
+def undocumented(ctx: Context) -> Outcome:
+    """Multi-Protocol Unified Hello and DTLS 1.3 values are reported, not scored.
+
+    What it checks: explicit values for the two protocol keys that Microsoft's protocol tables do not
+    cover (tls-facts.md §1.2: UNCERTAIN whether and how Schannel reads them).
+
+    Why: hardening scripts create them; their effect is undocumented, so a reviewer should know they
+    are there rather than rely on them.
+
+    Non-compliant:
+        Windows Registry Editor Version 5.00
+
+        [HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\DTLS 1.3\\Server]
+        "Enabled"=dword:00000000
+
+    Compliant:
+        Windows Registry Editor Version 5.00
+
+        [HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\DTLS 1.2\\Server]
+        "Enabled"=dword:00000000
+
+    When absent: nothing to report.
+
+    References: tls-facts.md §1.2; Microsoft xPSDesiredStateConfiguration SecureTLSProtocols.psm1.
+    """
+    hits = []
+    for protocol in ("Multi-Protocol Unified Hello", "DTLS 1.3"):
+        for role in ROLES:
+            for value in ctx.machine.values(role_key(protocol, role)):
+                hits.append(Hit(f"{protocol} {role}: {value.name} is set, but Microsoft documents no effect for "
+                                f"{protocol}", ctx.location(role_key(protocol, role), value.name)))
+    if hits:
+        return Outcome(FAIL, f"{len(hits)} undocumented protocol value(s)", tuple(hits))
+    return Outcome(PASS, "no undocumented protocol values")

@@ -47,7 +47,7 @@ def winhttp_tls12(ctx: Context) -> Outcome:
     for view, label in VIEW_NAMES.items():
         setting = ctx.settings[f"winhttp/{view}/DefaultSecureProtocols"]
         mask = setting.extra.get("mask")
-        if setting.state == SET and isinstance(mask, int) and mask & TLS12:
+        if setting.state == "not-applicable" or (setting.state == SET and isinstance(mask, int) and mask & TLS12):
             parts.append((PASS, None))
             continue
         status = UNDECIDED if setting.state == UNKNOWN or applies is None else FAIL

@@ -1,0 +1,265 @@
+"""XCK rules: settings that disagree with their twin (role, view, control set) or changes done halfway."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from analyzer.knowledge.dotnet import VALUES, VERSIONS, netfx_key
+from analyzer.knowledge.schannel import PROTOCOLS, ROLES, UNKNOWN, role_key
+from analyzer.knowledge.winhttp import winhttp_key
+from analyzer.registry import Path, fold
+from analyzer.rules import FAIL, PASS, Context, Hit, Location, Outcome, rule
+from analyzer.sources.regfile import OpKind
+
+_SKIP = (UNKNOWN, "not-applicable")
+
+
+def _outcome(hits: list[Hit], what: str, ok: str) -> Outcome:
+    return Outcome(FAIL, f"{len(hits)} {what}", tuple(hits)) if hits else Outcome(PASS, ok)
+
+
+@rule("XCK001", "client-server-disagree", "warning")
+def client_server(ctx: Context) -> Outcome:
+    """A protocol set for one role should not contradict the other role.
+
+    What it checks: for each protocol with an explicit value on at least one role, whether the effective
+    Client and Server states differ (for example TLS 1.2 enabled for Client and disabled for Server).
+
+    Why: most guidance sets both roles; a contradiction is usually a change done for one role and
+    forgotten for the other, which breaks the service that uses the other role.
+
+    Non-compliant:
+        Windows Registry Editor Version 5.00
+
+        [HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2\\Client]
+        "Enabled"=dword:00000001
+        "DisabledByDefault"=dword:00000000
+
+        [HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2\\Server]
+        "Enabled"=dword:00000000
+
+    Compliant:
+        Windows Registry Editor Version 5.00
+
+        [HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2\\Client]
+        "Enabled"=dword:00000001
+        "DisabledByDefault"=dword:00000000
+
+        [HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2\\Server]
+        "Enabled"=dword:00000001
+        "DisabledByDefault"=dword:00000000
+
+    When absent: OS defaults that differ by role (SSL 2.0 on Windows 7) are not reported.
+
+    References: learn.microsoft.com/windows-server/security/tls/tls-registry-settings.
+    """
+    hits = []
+    for protocol in PROTOCOLS:
+        client, server = (ctx.settings[f"schannel/{protocol}/{role}"] for role in ROLES)
+        if client.state in _SKIP or server.state in _SKIP or client.state == server.state:
+            continue
+        if "explicit" not in (client.source, server.source):
+            continue
+        explicit = client if client.source == "explicit" else server
+        where = ctx.setting_location(explicit, role_key(protocol, "Client"))
+        hits.append(Hit(f"{protocol}: Client is {client.state} ({client.source}), Server is {server.state} "
+                        f"({server.source})", where))
+    return _outcome(hits, "protocol(s) with contradicting roles", "no role contradicts the other")
+
+
+def _view_pairs() -> Iterator[tuple[str, str, str]]:
+    """(label, 64-bit setting id, 32-bit setting id) for every setting that exists in both views."""
+    for version in VERSIONS:
+        for name in VALUES:
+            yield f".NET {version} {name}", f"dotnet/{version}/64/{name}", f"dotnet/{version}/32/{name}"
+    yield "WinHTTP DefaultSecureProtocols", "winhttp/64/DefaultSecureProtocols", "winhttp/32/DefaultSecureProtocols"
+
+
+@rule("XCK002", "views-disagree", "warning")
+def views(ctx: Context) -> Outcome:
+    """The 64-bit and the 32-bit (WOW6432Node) view should agree.
+
+    What it checks: .NET ``SchUseStrongCrypto`` / ``SystemDefaultTlsVersions`` (v4.0.30319 and v2.0.50727) and
+    WinHTTP ``DefaultSecureProtocols`` have the same state in ``SOFTWARE`` and ``SOFTWARE\\WOW6432Node``.
+
+    Why: 32-bit applications read the WOW6432Node view; a setting made only in the 64-bit view leaves
+    every 32-bit .NET or WinHTTP client on the old behaviour.
+
+    Non-compliant:
+        Windows Registry Editor Version 5.00
+
+        [HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319]
+        "SchUseStrongCrypto"=dword:00000001
+
+        [HKEY_LOCAL_MACHINE\\SOFTWARE\\WOW6432Node\\Microsoft\\.NETFramework\\v4.0.30319]
+        "SchUseStrongCrypto"=dword:00000000
+
+    Compliant:
+        Windows Registry Editor Version 5.00
+
+        [HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319]
+        "SchUseStrongCrypto"=dword:00000001
+
+        [HKEY_LOCAL_MACHINE\\SOFTWARE\\WOW6432Node\\Microsoft\\.NETFramework\\v4.0.30319]
+        "SchUseStrongCrypto"=dword:00000001
+
+    When absent: a setting absent in both views agrees; one that is not known in a view is skipped.
+    32-bit Windows has no WOW6432Node view and is not checked.
+
+    References: learn.microsoft.com/windows/win32/winprog64/registry-redirector;
+    learn.microsoft.com/dotnet/framework/network-programming/tls.
+    """
+    hits = []
+    for label, id64, id32 in _view_pairs():
+        s64, s32 = ctx.settings[id64], ctx.settings[id32]
+        if s64.state in _SKIP or s32.state in _SKIP:
+            continue
+        if (s64.state, s64.extra.get("mask")) == (s32.state, s32.extra.get("mask")):
+            continue
+        shown = [s.detail if s.state != "set" else f"{s.extra.get('mask'):#x}" for s in (s64, s32)]
+        where = Location.of((s64.evidence or s32.evidence)[0]) if (s64.evidence or s32.evidence) else None
+        hits.append(Hit(f"{label}: 64-bit view {s64.state} ({shown[0]}), 32-bit view {s32.state} ({shown[1]})",
+                        where))
+    return _outcome(hits, "setting(s) that differ between the 64-bit and the 32-bit view", "both views agree")
+
+
+@rule("XCK003", "control-set-differs", "warning")
+def control_sets(ctx: Context) -> Outcome:
+    """Every control set of the SYSTEM hive should have the same protocol states as the current one.
+
+    What it checks: each ``ControlSet00N`` other than the one ``Select\\Current`` names, evaluated the same
+    way; any protocol whose state differs is reported with the control set's role in ``Select``
+    (LastKnownGood, Default, Failed).
+
+    Why: Windows boots a LastKnownGood or Default control set after a failed start; if TLS 1.2 is off
+    there, the machine loses it exactly when someone is repairing it. A forensic examiner also wants to
+    know that the registry once said something else.
+
+    Example machine: server2016-controlset002
+
+    Non-compliant:
+        Windows Registry Editor Version 5.00
+
+        [HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.1\\Client]
+        "Enabled"=dword:00000000
+
+    Compliant:
+        Windows Registry Editor Version 5.00
+
+        [-HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2]
+
+    When absent: applies only with a SYSTEM hive that has more than one control set.
+
+    References: support.microsoft.com/kb/102984 (Select subkey entries).
+    """
+    hits = []
+    for view in ctx.state.control_sets:
+        roles = f" ({', '.join(view.roles)})" if view.roles else ""
+        for mine, current in view.differences:
+            where = Location.of(mine.evidence[0]) if mine.evidence else None
+            hits.append(Hit(f"{view.name}{roles}: {mine.id.split('/', 1)[1]} is {mine.state} ({mine.detail}), "
+                            f"the current control set has {current.state}", where))
+    return _outcome(hits, "protocol state(s) differ in another control set", "all control sets agree")
+
+
+def _folded(path: Path) -> tuple[str, ...]:
+    return tuple(fold(p) for p in path)
+
+
+def _set_values(ctx: Context) -> Iterator[tuple[str, Path, str, int]]:
+    """(file, folded key path, folded value name, line) of every value a .reg input sets or deletes."""
+    for reg in ctx.loaded.regs:
+        for op in reg.ops:
+            if op.kind in (OpKind.SET_VALUE, OpKind.DELETE_VALUE) and op.name is not None:
+                yield reg.path, _folded(op.path), fold(op.name), op.line
+
+
+def _halfway(ctx: Context, twins: dict[tuple[str, ...], tuple[str, ...]], what: str) -> list[Hit]:
+    """Values a file sets under one key of a twin pair (view or role) but not under the other."""
+    hits = []
+    for file in sorted({f for f, *_ in _set_values(ctx)}):
+        done = {(path, name): line for f, path, name, line in _set_values(ctx) if f == file}
+        for (path, name), line in sorted(done.items(), key=lambda item: item[1]):
+            twin = twins.get(path)
+            if twin is not None and (twin, name) not in done:
+                hits.append(Hit(f"{what}: sets {name} under {path[-2]}\\{path[-1]} but not in its twin "
+                                f"({twin[-2]}\\{twin[-1]})", Location(file, line, "\\".join(path), name)))
+    return hits
+
+
+@rule("XCK004", "half-done-view", "warning")
+def half_done_view(ctx: Context) -> Outcome:
+    """A .reg file that sets a .NET or WinHTTP value in one registry view should set it in both.
+
+    What it checks: each value a ``.reg`` input sets or deletes under ``.NETFramework\\v4.0.30319``,
+    ``.NETFramework\\v2.0.50727`` or ``Internet Settings\\WinHttp`` in the 64-bit view is also set in the
+    ``WOW6432Node`` view, and the other way round.
+
+    Why: a change made in one view leaves 32-bit (or 64-bit) applications on the old behaviour, and the
+    machine then passes or fails depending on which process is asked.
+
+    Non-compliant:
+        Windows Registry Editor Version 5.00
+
+        [HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319]
+        "SchUseStrongCrypto"=dword:00000001
+
+    Compliant:
+        Windows Registry Editor Version 5.00
+
+        [HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319]
+        "SchUseStrongCrypto"=dword:00000001
+
+        [HKEY_LOCAL_MACHINE\\SOFTWARE\\WOW6432Node\\Microsoft\\.NETFramework\\v4.0.30319]
+        "SchUseStrongCrypto"=dword:00000001
+
+    When absent: applies only to .reg inputs.
+
+    References: learn.microsoft.com/dotnet/framework/network-programming/tls;
+    support.microsoft.com/help/3140245.
+    """
+    keys = [(netfx_key("64", v), netfx_key("32", v)) for v in VERSIONS] + [(winhttp_key("64"), winhttp_key("32"))]
+    twins = {_folded(a): _folded(b) for a, b in keys} | {_folded(b): _folded(a) for a, b in keys}
+    hits = _halfway(ctx, twins, "one view only")
+    return _outcome(hits, "change(s) made in one registry view only", "every change is made in both views")
+
+
+@rule("XCK005", "half-done-role", "warning")
+def half_done_role(ctx: Context) -> Outcome:
+    """A .reg file that sets a protocol value for one role should set it for the other role too.
+
+    What it checks: each ``Enabled`` or ``DisabledByDefault`` a ``.reg`` input sets under
+    ``Protocols\\<protocol>\\Client`` is also set under ``...\\Server``, and the other way round.
+
+    Why: hardening guidance disables an old protocol for both roles; a file that does one role leaves
+    the other open. (Some guidance, such as Azure Backup's, sets only the Client role on purpose: the
+    azure-backup profile switches this rule off.)
+
+    Non-compliant:
+        Windows Registry Editor Version 5.00
+
+        [HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.0\\Server]
+        "Enabled"=dword:00000000
+
+    Compliant:
+        Windows Registry Editor Version 5.00
+
+        [HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.0\\Client]
+        "Enabled"=dword:00000000
+
+        [HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.0\\Server]
+        "Enabled"=dword:00000000
+
+    When absent: applies only to .reg inputs.
+
+    References: learn.microsoft.com/windows-server/security/tls/tls-registry-settings.
+    """
+    twins: dict[tuple[str, ...], tuple[str, ...]] = {}
+    control_sets = {"CurrentControlSet", *(name for name in ctx.machine.subkeys(("HKEY_LOCAL_MACHINE", "SYSTEM"))
+                                           if fold(name).startswith("CONTROLSET"))}
+    for control_set in control_sets:
+        for protocol in PROTOCOLS:
+            client, server = (_folded(role_key(protocol, r, control_set)) for r in ROLES)
+            twins[client], twins[server] = server, client
+    hits = _halfway(ctx, twins, "one role only")
+    return _outcome(hits, "change(s) made for one role only", "every protocol change covers both roles")

@@ -40,6 +40,9 @@ TYPE_NAMES = {
 STRING_TYPES = (REG_SZ, REG_EXPAND_SZ)
 
 Path = tuple[str, ...]
+# "A registry tree can be 512 levels deep" (Microsoft, Registry element size limits): a deeper key path in
+# a hive or a .reg file is damage or a loop, never a real key.
+MAX_DEPTH = 512
 
 
 def type_name(type_num: int) -> str:

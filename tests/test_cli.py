@@ -301,3 +301,16 @@ def test_inputs_are_never_modified_and_nothing_appears_beside_them(tmp_path: Pat
         assert regtls("check", folder / "SYSTEM", folder / "SOFTWARE", change, "--backend", backend)[0] == 0
         assert regtls("dump", folder / "SYSTEM", change, "--backend", backend)[0] == 0
     assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.iterdir()} == before
+
+
+def test_state_view_json_and_table() -> None:
+    code, out, err = regtls("state", *machine("win7-sp1-configured"), "--format", "json")
+    view = json.loads(out)
+    assert (code, err, view["schema"]) == (0, "", "regtls.state/1")
+    matrix = {row["protocol"]: (row["Client"]["state"], row["Server"]["state"]) for row in view["protocols"]}
+    assert matrix["TLS 1.2"] == ("enabled", "enabled") and matrix["SSL 2.0"] == ("not-default", "enabled")
+    assert matrix["TLS 1.3"] == ("unsupported", "unsupported") and len(matrix) == 11
+    assert view["winhttp"]["view64"]["protocols"] == ["TLS 1.1", "TLS 1.2"]
+    assert view["dotnet"][-1]["installed"]["state"] == "4.8"
+    code, out, err = regtls("state", *machine("win7-sp1-configured"))
+    assert code == 0 and "Schannel protocols" in out and "│ TLS 1.2 " in out and "Ciphers, hashes, key exchange" in out

@@ -6,11 +6,12 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from analyzer.registry import fold
-from analyzer.sources.hive import BACKENDS, HiveError, HiveFile, load_backend, parse_header, value_data
+from analyzer.sources.hive import BACKENDS, HiveError, HiveFile
 from analyzer.sources.regfile import OpKind, read_reg
 from tests.conftest import SAMPLES, corpus_file, hive_builder
 
@@ -134,23 +135,19 @@ def test_big_data_records_match_python_registry_own_reader(backend: str, tmp_pat
     reference = Registry.Registry(str(path))
     with pytest.raises(HiveError, match="not SYSTEM or SOFTWARE"):
         HiveFile(path, backend)
-    lib = load_backend(backend, path)
-    header = parse_header(path.read_bytes()[:4096])
-    assert header is not None and header.minor == 5
+    hive = HiveFile(path, backend, any_kind=True)
+    assert (hive.kind, hive.header.minor) == ("other", 5)
     checked = 0
-    stack = [(lib.root(), reference.root())]
+    stack: list[tuple[tuple[str, ...], Any]] = [((), reference.root())]
     while stack:
-        raw, ref = stack.pop()
+        path_in_hive, ref = stack.pop()
         ref_values = {v._vkrecord.name(): v for v in ref.values()}  # RegistryValue.name() says "(default)"
-        for rec in lib.value_records(raw.handle):
-            name = rec.name.decode("latin-1") if rec.compressed else rec.name.decode("utf-16-le")
-            data = value_data(lib.buffer, rec.size_field, rec.offset_field, header.minor)
-            if rec.type_num == 3 and len(data) > 16344:
-                assert data == ref_values[name].value()
+        for value in hive.values(path_in_hive):
+            if value.type_num == 3 and len(value.data) > 16344:
+                assert value.data == ref_values[value.name].value()
                 checked += 1
         kids = {k.name(): k for k in ref.subkeys()}
-        stack.extend((k, kids[k.name.decode("latin-1") if k.compressed else k.name.decode("utf-16-le")])
-                     for k in lib.children(raw.handle))
+        stack.extend(((*path_in_hive, name), kids[name]) for name in hive.subkey_names(path_in_hive))
     assert checked == 2  # the default value (16345 bytes) and "v" (81725 bytes)
 
 

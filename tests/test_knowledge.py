@@ -240,3 +240,88 @@ def test_dotnet_release_table(tmp_path: Path, release: int, version_name: str) -
 def test_installed_dotnet_of_samples(machine: str, installed: str) -> None:
     settings = evaluate(load([SAMPLES / machine / "SOFTWARE"]).machine).settings
     assert settings["dotnet/installed/v4"].state == installed
+
+
+@pytest.mark.parametrize(("enabled", "value_state", "state"), [
+    ("dword:00000001", "one", "enabled"),
+    ("dword:ffffffff", "legacy-all-ones", "enabled"),
+    ("dword:00000002", "nonstandard", "enabled"),
+    ("dword:00000000", "zero", "disabled"),
+    ('"1"', "wrong-type", "enabled"),          # not read: the OS default (enabled on Server 2019) applies
+    ("hex(4):01,00", "wrong-size", "enabled"),
+    ("hex(b):01,00,00,00,00,00,00,00", "wrong-type", "enabled"),
+])
+def test_odd_values_are_distinct_states(tmp_path: Path, enabled: str, value_state: str, state: str) -> None:
+    body = version(*S2019) + ("[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL"
+                              f"\\Protocols\\TLS 1.2\\Client]\n\"Enabled\"={enabled}\n")
+    setting = machine_state(tmp_path, body).settings["schannel/TLS 1.2/Client"]
+    assert setting.extra["values"] == {"Enabled": value_state, "DisabledByDefault": "absent"}
+    assert setting.state == state
+    assert bool(setting.problems) == (value_state in ("wrong-type", "wrong-size"))
+
+
+def test_tls13_switched_on_where_unsupported_stays_unsupported(tmp_path: Path) -> None:
+    body = version(*S2019) + ("[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL"
+                              "\\Protocols\\TLS 1.3\\Server]\n\"Enabled\"=dword:1\n\"DisabledByDefault\"=dword:0\n")
+    setting = machine_state(tmp_path, body).settings["schannel/TLS 1.3/Server"]
+    assert (setting.state, setting.source) == ("unsupported", "os-default")
+    assert "this Windows version cannot use TLS 1.3, whatever the registry says" in setting.detail
+
+
+def test_32bit_windows_has_no_32bit_view() -> None:
+    state = evaluate(load([SAMPLES / "win10-x86" / "SYSTEM", SAMPLES / "win10-x86" / "SOFTWARE"]).machine)
+    assert (state.architecture, state.has_32bit_view) == ("x86", False)
+    for sid in ("dotnet/v4.0.30319/32/SchUseStrongCrypto", "winhttp/32/DefaultSecureProtocols"):
+        assert (state.settings[sid].state, state.settings[sid].source) == ("not-applicable", "os-default")
+    assert state.settings["dotnet/v4.0.30319/64/SchUseStrongCrypto"].state == "on"
+
+
+@pytest.mark.parametrize(("machine", "expected"), [
+    (WIN7, {"NULL": "disabled", "RC4 128/128": "enabled", "Triple DES 168": "enabled", "AES 256/256": "enabled"}),
+    (S2019, {"NULL": "disabled", "RC4 128/128": "disabled", "Triple DES 168": "enabled"}),
+])
+def test_cipher_defaults(tmp_path: Path, machine: tuple[int, str, str | None], expected: dict[str, str]) -> None:
+    settings = machine_state(tmp_path, version(*machine)).settings
+    assert {name: settings[f"cipher/{name}"].state for name in expected} == expected
+    assert {settings[f"cipher/{name}"].source for name in expected} == {"os-default"}
+
+
+def test_rc4_default_needs_the_os() -> None:
+    settings = evaluate(load([EMPTY_SYSTEM]).machine).settings
+    assert (settings["cipher/RC4 128/128"].state, settings["cipher/NULL"].state) == ("unknown", "disabled")
+
+
+def test_hardened_sample_ciphers_suites_fips_and_key_sizes() -> None:
+    s = evaluate(load([SAMPLES / "server2022-hardened" / "SYSTEM", SAMPLES / "server2022-hardened" / "SOFTWARE"])
+                 .machine).settings
+    assert (s["cipher/Triple DES 168"].state, s["cipher/Triple DES 168"].source) == ("disabled", "explicit")
+    assert (s["hash/MD5"].state, s["hash/SHA256"].state) == ("disabled", "enabled")
+    assert s["keyexchange/Diffie-Hellman/ClientMinKeyBitLength"].extra["bits"] == 2048
+    assert (s["keyexchange/PKCS/ClientMinKeyBitLength"].state, s["keyexchange/PKCS/ClientMinKeyBitLength"].source) \
+        == ("1024", "os-default")
+    order = s["ciphersuites/order"]
+    assert (order.state, order.extra["suites"][:2], order.extra["weak"]) == (
+        "policy", ["TLS_AES_256_GCM_SHA384", "TLS_AES_128_GCM_SHA256"], [])  # the policy list wins over the local one
+    assert (s["fips/policy"].state, s["fips/policy"].source) == ("on", "explicit")
+
+
+def test_local_suite_order_and_legacy_fips_value(tmp_path: Path) -> None:
+    body = ("[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\Cryptography\\Configuration\\Local\\SSL"
+            "\\00010002]\n"
+            '"Functions"=hex(7):41,00,5f,00,52,00,43,00,34,00,5f,00,00,00,00,00\n'
+            "[-HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\Lsa\\FipsAlgorithmPolicy]\n"
+            '[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\Lsa]\n"FIPSAlgorithmPolicy"=dword:1\n')
+    s = machine_state(tmp_path, body).settings
+    assert (s["ciphersuites/order"].state, s["ciphersuites/order"].extra["weak"]) == ("local", ["A_RC4_"])
+    assert (s["fips/policy"].state, s["fips/policy"].detail) == ("on", "FIPSAlgorithmPolicy=1 (the legacy form "
+                                                                       "directly under Lsa)")
+
+
+def test_other_control_sets_are_evaluated_and_differences_named() -> None:
+    state = evaluate(load([SAMPLES / "server2016-controlset002" / "SYSTEM",
+                           SAMPLES / "server2016-controlset002" / "SOFTWARE"]).machine)
+    assert [(c.name, c.roles) for c in state.control_sets] == [("ControlSet001", ("LastKnownGood",))]
+    (mine, current), = state.control_sets[0].differences
+    assert (mine.id, mine.state, mine.source, current.state) == ("schannel/TLS 1.2/Client", "disabled", "explicit",
+                                                                  "enabled")
+    assert mine.evidence[0].key.startswith("HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001\\")

@@ -419,6 +419,8 @@ def legacy_server(ctx: Context) -> Outcome:
     Why: a server that still accepts SSL lets clients be downgraded (POODLE); the IIS 10.0 STIG and NIST
     SP 800-52r2 forbid it.
 
+    Example machine: server2008r2-sp1-untouched
+
     Non-compliant:
         Windows Registry Editor Version 5.00
 
@@ -463,6 +465,7 @@ def old_tls_client(ctx: Context) -> Outcome:
 
         [HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.0\\Client]
         "Enabled"=dword:00000001
+        "DisabledByDefault"=dword:00000000
 
     Compliant:
         Windows Registry Editor Version 5.00

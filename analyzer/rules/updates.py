@@ -51,6 +51,8 @@ def kb3140245(ctx: Context) -> Outcome:
     Why: without it WinHTTP cannot use TLS 1.1/1.2 by default, whatever the registry says. Installing
     it is not enough: WHT001 checks the DefaultSecureProtocols value the KB asks for.
 
+    Example machine: server2008r2-sp1-untouched
+
     Non-compliant:
         Windows Registry Editor Version 5.00
 
@@ -82,6 +84,8 @@ def kb4019276(ctx: Context) -> Outcome:
 
     Why: Server 2008 SP2 has no TLS 1.1/1.2 before this update; after it, the Schannel values must
     still be set (SCH001 checks them).
+
+    Example machine: server2008-sp2-kb4019276
 
     Non-compliant:
         Windows Registry Editor Version 5.00

@@ -21,6 +21,8 @@ def winhttp_tls12(ctx: Context) -> Outcome:
     only. KB3140245 adds the value but does not set it; the Azure Backup article requires the registry
     change from the KB.
 
+    Example machine: server2008r2-sp1-untouched
+
     Non-compliant:
         Windows Registry Editor Version 5.00
 

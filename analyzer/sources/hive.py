@@ -1,36 +1,38 @@
 """Read-only access to raw regf hive files through a pluggable parser backend.
 
-The backends (python-registry, regipy) parse the hive's key and value records; this module
-normalises what they return: names decoded as Windows stores them, value data as the exact stored
-bytes (inline, plain cell or big-data ``db`` record), case-insensitive lookups, library exceptions
-turned into :class:`HiveError`.
+The backends (python-registry, regipy) parse the hive's key and value records; the pointers between
+records are followed by the shared, bounded code of :mod:`analyzer.sources.cells`.  This module
+normalises the result: names decoded as Windows stores them, value data as the exact stored bytes,
+case-insensitive lookups, library exceptions turned into :class:`HiveError`.
 """
 
 from __future__ import annotations
 
 import re
 import struct
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path as FsPath
 from typing import Any, Protocol
 
-from analyzer.registry import Origin, Path, Value, dword, fold, printable
+from analyzer.registry import MAX_DEPTH, Origin, Path, Value, dword, fold, printable
 from analyzer.sources import Diagnostic, SourceError
+from analyzer.sources.cells import (
+    BASE_BLOCK,
+    NK_SUBKEY_LIST,
+    NK_VALUE_LIST,
+    ROOT_POINTER,
+    VK_DATA,
+    CellError,
+    Cells,
+    field,
+)
 
-BASE_BLOCK = 4096
-BIG_DATA_SEGMENT = 16344
-MAX_DEPTH = 512
 _CONTROL_SET = re.compile(r"^CONTROLSET(\d{3})$")
 
 
 class HiveError(SourceError):
     """A hive is unreadable or a structure in it is damaged."""
-
-
-class CellError(ValueError):
-    """A damaged cell found by the shared data reader (wrapped into :class:`HiveError` with the file name)."""
 
 
 @dataclass(frozen=True)
@@ -79,47 +81,25 @@ def filetime(value: int) -> datetime | None:
         return None
 
 
-def _cell(buf: bytes, offset: int) -> bytes:
-    """The payload of the cell at hive-bins ``offset``."""
-    pos = BASE_BLOCK + offset
-    if offset < 0 or pos + 4 > len(buf):
-        raise CellError(f"cell offset 0x{offset:x} is past the end of the hive")
-    size = abs(struct.unpack_from("<i", buf, pos)[0])
-    if size < 4 or pos + size > len(buf):
-        raise CellError(f"cell at 0x{offset:x} has a bad size ({size})")
-    return buf[pos + 4 : pos + size]
+@dataclass(frozen=True)
+class RawKey:
+    """A key (nk) record as a backend parses it; offsets are relative to the first hive bin."""
 
-
-def value_data(buf: bytes, size_field: int, offset_field: int, minor: int) -> bytes:
-    """The exact stored bytes of a value, from its vk record's data size and data offset fields."""
-    length = size_field & 0x7FFFFFFF
-    if size_field & 0x80000000:
-        if length > 4:
-            raise CellError(f"inline value data claims {length} bytes (at most 4 fit)")
-        return offset_field.to_bytes(4, "little")[:length]
-    if length == 0:
-        return b""
-    cell = _cell(buf, offset_field)
-    if length > BIG_DATA_SEGMENT and minor >= 4 and cell[:2] == b"db":
-        count, list_offset = struct.unpack_from("<HI", cell, 2)
-        segments = _cell(buf, list_offset)
-        out = bytearray()
-        for k in range(min(count, len(segments) // 4)):
-            out += _cell(buf, struct.unpack_from("<I", segments, 4 * k)[0])[: min(BIG_DATA_SEGMENT, length - len(out))]
-            if len(out) >= length:
-                break
-        if len(out) < length:
-            raise CellError(f"big-data value holds {len(out)} of its {length} bytes")
-        return bytes(out)
-    if length > len(cell):
-        raise CellError(f"value data of {length} bytes runs past its cell ({len(cell)} bytes)")
-    return cell[:length]
+    offset: int
+    name: bytes
+    compressed: bool
+    subkey_count: int
+    subkey_list: int
+    value_count: int
+    value_list: int
+    timestamp: int
 
 
 @dataclass(frozen=True)
 class RawValue:
-    """A vk record as a backend returns it."""
+    """A value (vk) record as a backend parses it."""
 
+    offset: int
     name: bytes
     compressed: bool
     type_num: int
@@ -127,32 +107,23 @@ class RawValue:
     offset_field: int
 
 
-@dataclass(frozen=True)
-class RawKey:
-    """A key (nk) record as a backend returns it: raw name and an opaque library handle."""
-
-    name: bytes
-    compressed: bool
-    handle: Any
-
-
 class Backend(Protocol):
-    """What a hive parser library must provide; everything else is shared code in this module."""
+    """What a hive parser library provides: the root's place and the key and value records.
+
+    Following the pointers between records (lists, data) is shared code: see :mod:`analyzer.sources.cells`.
+    """
 
     name: str
     buffer: bytes
 
-    def root(self) -> RawKey:
-        """The root key."""
+    def root_offset(self) -> int:
+        """The offset of the root key's cell."""
 
-    def children(self, handle: Any) -> Iterator[RawKey]:
-        """The subkeys of a key."""
+    def key(self, offset: int) -> RawKey:
+        """The key record in the cell at ``offset`` (its signature already checked)."""
 
-    def value_records(self, handle: Any) -> Iterator[RawValue]:
-        """The values of a key."""
-
-    def timestamp(self, handle: Any) -> int:
-        """The key's last-write time as a FILETIME."""
+    def value(self, offset: int) -> RawValue:
+        """The value record in the cell at ``offset`` (its signature already checked)."""
 
 
 BACKENDS = ("python-registry", "regipy")
@@ -177,9 +148,13 @@ def _show(path: Path) -> str:
 
 
 class HiveFile:
-    """One SYSTEM or SOFTWARE hive file, read-only, with case-insensitive cached lookups."""
+    """One SYSTEM or SOFTWARE hive file, read-only, with case-insensitive cached lookups.
 
-    def __init__(self, path: FsPath, backend: str = DEFAULT_BACKEND, display: str | None = None) -> None:
+    With ``any_kind``, a hive of another kind (NTUSER.DAT, SAM...) is read too, as kind ``other``.
+    """
+
+    def __init__(self, path: FsPath, backend: str = DEFAULT_BACKEND, display: str | None = None,
+                 any_kind: bool = False) -> None:
         self.path = path
         self.display = display or str(path)
         self.diagnostics: list[Diagnostic] = []
@@ -193,10 +168,13 @@ class HiveFile:
             raise HiveError(f"{self.display}: not a registry hive (no 'regf' signature)", self.display)
         self.header = header
         self.backend_name = backend
-        self._backend = self._guard(lambda: load_backend(backend, path), "cannot parse the hive")
-        self._keys: dict[Path, RawKey | None] = {(): self._guard(self._backend.root, "cannot read the root key")}
+        self._backend: Backend = self._guard(lambda: load_backend(backend, path), "cannot parse the hive")
+        self._cells = Cells(self._backend.buffer)
+        root = self._guard(lambda: self._read_key(self._backend.root_offset(), ROOT_POINTER),
+                           "cannot read the root key")
+        self._keys: dict[Path, RawKey | None] = {(): root}
         self._children: dict[Path, dict[str, RawKey]] = {}
-        self.kind = self._detect_kind()
+        self.kind = self._detect_kind(any_kind)
         self.control_set: str | None = None
         self.control_set_source: str | None = None
         if self.kind == "system":
@@ -222,12 +200,14 @@ class HiveFile:
             raise HiveError(f"{self.display}: {what}: {kind}{detail}".rstrip(": "), self.display) from None
 
     # -- kind and control set ----------------------------------------------------------------------
-    def _detect_kind(self) -> str:
+    def _detect_kind(self, any_kind: bool) -> str:
         names = {fold(n) for n in self.subkey_names(())}
         if any(_CONTROL_SET.match(n) for n in names):
             return "system"
         if "MICROSOFT" in names and not names & {"SOFTWARE", "SAM", "SELECT", "POLICY"}:
             return "software"
+        if any_kind:
+            return "other"
         shown = ", ".join(printable(n) for n in sorted(self.subkey_names(()))[:6]) or "none"
         raise HiveError(f"{self.display}: a registry hive, but not SYSTEM or SOFTWARE (header name "
                         f"{printable(self.header.file_name)!r}, top-level keys: {shown})", self.display)
@@ -251,15 +231,20 @@ class HiveFile:
                    f"control set, {self.control_set}")
 
     # -- lookups (machine.Base) ---------------------------------------------------------------------
+    def _read_key(self, offset: int, pointer: int) -> RawKey:
+        self._cells.record(offset, pointer, b"nk")
+        return self._backend.key(offset)
+
     def _children_of(self, path: Path) -> dict[str, RawKey]:
-        cached = self._children.get(path)
+        folded = tuple(fold(p) for p in path)
+        cached = self._children.get(folded)
         if cached is None:
             raw = self._key(path)
-            if raw is None:
+            if raw is None or not raw.subkey_count:
                 return {}
-            kids = self._guard(lambda: list(self._backend.children(raw.handle)),
-                               f"cannot list the subkeys of {_show(path)}")
-            cached = self._children[path] = {fold(decode_name(k.name, k.compressed)): k for k in kids}
+            kids = self._guard(lambda: [self._read_key(*entry) for entry in self._cells.subkeys(
+                raw.subkey_list, field(raw.offset, NK_SUBKEY_LIST))], f"cannot list the subkeys of {_show(path)}")
+            cached = self._children[folded] = {fold(decode_name(k.name, k.compressed)): k for k in kids}
         return cached
 
     def _key(self, path: Path) -> RawKey | None:
@@ -272,6 +257,10 @@ class HiveFile:
         found = self._children_of(path[:-1]).get(folded[-1])
         self._keys[folded] = found
         return found
+
+    def raw_key(self, path: Path) -> RawKey | None:
+        """The key record at hive-relative ``path`` (its cell offset and fields), or None."""
+        return self._key(path)
 
     def key_name(self, path: Path) -> str | None:
         """The stored name of the key at hive-relative ``path`` or None."""
@@ -287,15 +276,18 @@ class HiveFile:
         raw = self._key(path)
         if raw is None:
             return []
-        records = self._guard(lambda: list(self._backend.value_records(raw.handle)),
+        entries = self._guard(lambda: self._cells.values(raw.value_list, raw.value_count,
+                                                         field(raw.offset, NK_VALUE_LIST)),
                               f"cannot list the values of {_show(path)}")
         origin = Origin(self.display, control_set=self._control_set_of(path))
-        out = []
-        for rec in records:
-            data = self._guard(lambda r=rec: value_data(self._backend.buffer, r.size_field, r.offset_field,
-                                                        self.header.minor), f"cannot read a value of {_show(path)}")
-            out.append(Value(decode_name(rec.name, rec.compressed), rec.type_num, data, origin))
-        return out
+        return [self._guard(lambda o=offset, p=pointer: self._read_value(o, p, origin),
+                            f"cannot read a value of {_show(path)}") for offset, pointer in entries]
+
+    def _read_value(self, offset: int, pointer: int, origin: Origin) -> Value:
+        self._cells.record(offset, pointer, b"vk")
+        rec = self._backend.value(offset)
+        data = self._cells.data(rec.size_field, rec.offset_field, field(offset, VK_DATA), self.header.minor)
+        return Value(decode_name(rec.name, rec.compressed), rec.type_num, data, origin)
 
     def value(self, path: Path, name: str) -> Value | None:
         """One value of ``path`` by case-insensitive name."""
@@ -307,7 +299,7 @@ class HiveFile:
         raw = self._key(path)
         if raw is None:
             return None
-        return filetime(self._guard(lambda: self._backend.timestamp(raw.handle), "cannot read a key timestamp"))
+        return filetime(raw.timestamp)
 
     def _control_set_of(self, path: Path) -> str | None:
         if self.kind == "system" and path and _CONTROL_SET.match(fold(path[0])):

@@ -33,6 +33,24 @@ app = typer.Typer(
 class CheckFormat(str, Enum):
     table = "table"
     json = "json"
+    sarif = "sarif"
+    junit = "junit"
+    github = "github"
+    markdown = "markdown"
+
+
+class ViewFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+class LintFormat(str, Enum):
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+    junit = "junit"
+    github = "github"
+    markdown = "markdown"
 
 
 class DumpFormat(str, Enum):
@@ -45,6 +63,11 @@ class FailOn(str, Enum):
     error = "error"
     warning = "warning"
     never = "never"
+
+
+class FixFormat(str, Enum):
+    reg = "reg"
+    ps1 = "ps1"
 
 
 class BackendName(str, Enum):
@@ -81,16 +104,20 @@ def check_output(output: Path | None, inputs: list[Path]) -> None:
         fail(f"{output}: the folder {output.parent} does not exist")
 
 
-def write_output(text: str, output: Path | None) -> None:
+def write_output(text: str | bytes, output: Path | None) -> None:
     """Write the result to stdout, or atomically to ``output`` (a temporary file renamed into place)."""
     if output is None:
-        sys.stdout.write(text)
+        if isinstance(text, bytes):
+            sys.stdout.buffer.write(text)
+        else:
+            sys.stdout.write(text)
         return
     target = output.resolve()
+    data = text if isinstance(text, bytes) else text.encode("utf-8")
     try:
         fd, tmp = tempfile.mkstemp(prefix=".regtls-", dir=target.parent)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
         os.replace(tmp, target)
     except OSError as exc:
         fail(f"{output}: cannot write: {exc.strerror or exc}")
@@ -140,8 +167,8 @@ def check(
     backend: Backend = BackendName.python_registry,
 ) -> None:
     """Judge a machine (hives, .reg change sets, or both) against a profile's TLS requirements."""
-    from analyzer.engine import choose_profile, run
-    from analyzer.inputs import load
+    from analyzer.engine import check as run_check
+    from analyzer.engine import choose_profile
     from analyzer.profiles import ProfileError
     from analyzer.report.check import render_json, render_table, summary_line
     from analyzer.sources import SourceError
@@ -149,17 +176,71 @@ def check(
     check_output(output, inputs)
     try:
         chosen = choose_profile(profile, _ids(select), _ids(ignore))
-        loaded = load(inputs, backend.value)
-        report = run(loaded, chosen)
+        report = run_check(inputs, chosen, backend.value)
     except (SourceError, ProfileError) as exc:
         fail(str(exc))
     width, color = _terminal() if output is None else (120, False)
-    text = render_json(report) if format is CheckFormat.json else render_table(report, width, color)
+    if format is CheckFormat.json:
+        text = render_json(report)
+    elif format is CheckFormat.table:
+        text = render_table(report, width, color)
+    else:
+        from analyzer.report import ci
+
+        text = ci.render(report.as_run(), format.value)
     write_output(text, output)
     typer.echo(f"regtls: {summary_line(report)}", err=True)
-    worst = report.worst()
+    raise typer.Exit(exit_code(report.worst(), fail_on))
+
+
+def exit_code(worst: str | None, fail_on: FailOn) -> int:
+    """1 when the most severe finding is at or above ``--fail-on``, else 0."""
     threshold = {"error": ("error",), "warning": ("error", "warning"), "never": ()}[fail_on.value]
-    raise typer.Exit(1 if worst in threshold else 0)
+    return 1 if worst in threshold else 0
+
+
+@app.command(epilog="[b]Examples[/b]\n\n"
+             "  regtls lint *.reg\n\n"
+             "  regtls lint tls/*.reg --format sarif --output regtls.sarif\n\n"
+             "  regtls lint fix.reg --format github --fail-on warning\n\n"
+             "Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it; 2 usage error or an "
+             "unreadable file (the other files are still linted).")
+def lint(
+    files: Annotated[list[Path], typer.Argument(help=".reg files; each is judged on its own, as a change set.",
+                                                show_default=False)],
+    profile: Profile = "lint",
+    select: Select = None,
+    ignore: Ignore = None,
+    format: Annotated[LintFormat, typer.Option("--format", "-f", help="Output format.")] = LintFormat.text,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the result to this file.",
+                                                show_default=False)] = None,
+    fail_on: Annotated[FailOn, typer.Option(help="Lowest finding level that makes the exit code 1.")] = FailOn.error,
+) -> None:
+    """Check .reg files for lines Windows regedit rejects or misreads, and for risky TLS changes."""
+    from analyzer.engine import choose_profile
+    from analyzer.engine import lint as run_lint
+    from analyzer.profiles import ProfileError
+    from analyzer.report import lint as lint_formats
+
+    check_output(output, files)
+    try:
+        chosen = choose_profile(profile, _ids(select), _ids(ignore))
+    except ProfileError as exc:
+        fail(str(exc))
+    result = run_lint(files, chosen, BackendName.python_registry.value)
+    if format is LintFormat.json:
+        text = lint_formats.render_json(result)
+    elif format is LintFormat.text:
+        text = lint_formats.render_text(result)
+    else:
+        from analyzer.report import ci
+
+        text = ci.render(result, format.value)
+    write_output(text, output)
+    for note in result.notifications:
+        typer.echo(f"regtls: error: {note.message}", err=True)
+    typer.echo(f"regtls: {lint_formats.summary_line(result)}", err=True)
+    raise typer.Exit(2 if result.notifications else exit_code(result.worst(), fail_on))
 
 
 @app.command(epilog="[b]Examples[/b]\n\n"
@@ -167,7 +248,7 @@ def check(
              "  regtls state SYSTEM SOFTWARE change.reg --format json")
 def state(
     inputs: Inputs,
-    format: Annotated[CheckFormat, typer.Option("--format", "-f", help="Output format.")] = CheckFormat.table,
+    format: Annotated[ViewFormat, typer.Option("--format", "-f", help="Output format.")] = ViewFormat.table,
     backend: Backend = BackendName.python_registry,
 ) -> None:
     """Show the effective state: the protocol matrix (Client and Server) and the .NET, WinHTTP and cipher blocks."""
@@ -182,10 +263,59 @@ def state(
     except SourceError as exc:
         fail(str(exc))
     width, color = _terminal()
-    write_output(view.render_json(loaded, machine_state) if format is CheckFormat.json
+    write_output(view.render_json(loaded, machine_state) if format is ViewFormat.json
                  else view.render_table(loaded, machine_state, width, color), None)
     for d in sorted(set(loaded.diagnostics + machine_state.diagnostics), key=lambda d: d.sort_key()):
         typer.echo(f"regtls: {d.level}: {d.file}{':' + str(d.line) if d.line else ''}: {d.message}", err=True)
+
+
+@app.command(epilog="[b]Examples[/b]\n\n"
+             "  regtls fix SYSTEM SOFTWARE --output fix.reg --undo undo.reg\n\n"
+             "  regtls fix SYSTEM SOFTWARE --profile tls12-strict --format ps1 --output fix.ps1\n\n"
+             "Exit codes: 0 the fixed machine meets the profile; 1 something is left that a registry change "
+             "cannot fix (it is listed); 2 usage or unreadable input.")
+def fix(
+    inputs: Inputs,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Write the fix to this file.", show_default=False)],
+    undo: Annotated[Path | None, typer.Option(help="Also write the change that restores the current state exactly.",
+                                              show_default=False)] = None,
+    profile: Profile = "azure-backup",
+    select: Select = None,
+    ignore: Ignore = None,
+    format: Annotated[FixFormat, typer.Option("--format", "-f", help="regedit 5.00 file or PowerShell script.")]
+    = FixFormat.reg,
+    backend: Backend = BackendName.python_registry,
+) -> None:
+    """Write the smallest registry change that makes the machine meet the profile (and its undo)."""
+    from analyzer.engine import choose_profile
+    from analyzer.fix import display_path, plan
+    from analyzer.inputs import load
+    from analyzer.profiles import ProfileError
+    from analyzer.report import fixfile
+    from analyzer.sources import SourceError
+
+    check_output(output, inputs)
+    check_output(undo, inputs)
+    try:
+        chosen = choose_profile(profile, _ids(select), _ids(ignore))
+        loaded = load(inputs, backend.value)
+        result = plan(loaded, chosen, lambda: load(inputs, backend.value))
+    except (SourceError, ProfileError) as exc:
+        fail(str(exc))
+    render = fixfile.render_reg if format is FixFormat.reg else fixfile.render_ps1
+    after = result.after
+    comments = [f"regtls {__version__} fix for profile {chosen.name}: {len(result.changes)} change(s); verdict before "
+                f"{result.before.verdict}, after {after.verdict}",
+                *(f"NOT FIXED: {item}" for item in result.manual)]
+    write_output(render(result.changes, lambda p: display_path(loaded.machine, p), comments), output)
+    if undo is not None:
+        write_output(render(result.undo, lambda p: display_path(loaded.machine, p),
+                            [f"regtls {__version__}: undoes the fix for profile {chosen.name}"]), undo)
+    for item in result.manual:
+        typer.echo(f"regtls: not fixed: {item}", err=True)
+    typer.echo(f"regtls: {len(result.changes)} change(s) written to {output}; verdict before {result.before.verdict}, "
+               f"after {after.verdict}", err=True)
+    raise typer.Exit(1 if any(f.level == "error" for f in after.findings) or result.manual else 0)
 
 
 rules_app = typer.Typer(help="List the rules, or show one rule's documentation.", no_args_is_help=False)
@@ -198,7 +328,7 @@ app.add_typer(profiles_app, name="profiles")
                     epilog="[b]Examples[/b]\n\n  regtls rules\n\n  regtls rules show SCH001")
 def rules_list(
     ctx: typer.Context,
-    format: Annotated[CheckFormat, typer.Option("--format", "-f", help="Output format.")] = CheckFormat.table,
+    format: Annotated[ViewFormat, typer.Option("--format", "-f", help="Output format.")] = ViewFormat.table,
 ) -> None:
     """Every rule: ID, name, default level and summary."""
     if ctx.invoked_subcommand is not None:
@@ -206,7 +336,7 @@ def rules_list(
     from analyzer.report import catalog
 
     width, color = _terminal()
-    write_output(catalog.rules_json() if format is CheckFormat.json else catalog.rules_table(width, color), None)
+    write_output(catalog.rules_json() if format is ViewFormat.json else catalog.rules_table(width, color), None)
 
 
 @rules_app.command("show", epilog="[b]Example[/b]\n\n  regtls rules show NET001")
@@ -224,7 +354,7 @@ def rules_show(rule_id: Annotated[str, typer.Argument(help="Rule ID, e.g. SCH001
                        epilog="[b]Examples[/b]\n\n  regtls profiles\n\n  regtls profiles show stig-iis10")
 def profiles_list(
     ctx: typer.Context,
-    format: Annotated[CheckFormat, typer.Option("--format", "-f", help="Output format.")] = CheckFormat.table,
+    format: Annotated[ViewFormat, typer.Option("--format", "-f", help="Output format.")] = ViewFormat.table,
 ) -> None:
     """Every shipped profile: name, title, absence policy, number of rules."""
     if ctx.invoked_subcommand is not None:
@@ -232,7 +362,7 @@ def profiles_list(
     from analyzer.report import catalog
 
     width, color = _terminal()
-    write_output(catalog.profiles_json() if format is CheckFormat.json else catalog.profiles_table(width, color),
+    write_output(catalog.profiles_json() if format is ViewFormat.json else catalog.profiles_table(width, color),
                  None)
 
 

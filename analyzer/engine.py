@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
-from analyzer.inputs import Loaded
+from analyzer.inputs import InputInfo, Loaded
+from analyzer.inputs import load as load_inputs
 from analyzer.knowledge import Setting
 from analyzer.knowledge.osinfo import OsInfo
 from analyzer.knowledge.state import MachineState, evaluate
@@ -37,18 +39,57 @@ class Finding:
 
 @dataclass(frozen=True)
 class RuleResult:
-    """What one rule concluded about the machine."""
+    """What one rule concluded about the machine (``input`` names the file when ``lint`` judges files one by one)."""
 
     rule: str
     name: str
     level: str
     status: str
     message: str
+    input: str | None = None
 
     def to_json(self) -> dict[str, object]:
         """The report's ``results`` entry."""
-        return {"rule": self.rule, "name": self.name, "level": self.level, "status": self.status,
-                "message": self.message}
+        out: dict[str, object] = {"rule": self.rule, "name": self.name, "level": self.level, "status": self.status,
+                                  "message": self.message}
+        if self.input is not None:
+            out["input"] = self.input
+        return out
+
+
+@dataclass
+class Run:
+    """What the CI formats (SARIF, JUnit, GitHub, Markdown) need, from ``check`` or from ``lint``."""
+
+    command: str
+    profile: Profile
+    inputs: list[InputInfo]
+    results: list[RuleResult]
+    findings: list[Finding]
+    diagnostics: list[Diagnostic]
+    verdict: str
+    counts: dict[str, int]
+    notifications: list[Diagnostic] = field(default_factory=list)
+
+    def worst(self) -> str | None:
+        """The most severe finding level (an unreadable input counts as an error), or None."""
+        levels = [f.level for f in self.findings] + ["error" for _ in self.notifications]
+        return min(levels, key=LEVEL_ORDER.__getitem__, default=None)
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    """What applying the ``.reg`` inputs changes: the verdict, each rule's status and each setting's state."""
+
+    verdict_before: str
+    rules: tuple[tuple[str, str, str], ...]  # (rule, status before, status after)
+    settings: tuple[tuple[str, str, str], ...]  # (setting id, state before, state after)
+
+    def to_json(self) -> dict[str, object]:
+        """The report's ``what_if`` object."""
+        return {"verdict_before": self.verdict_before,
+                "rules": [{"rule": r, "before": b, "after": a} for r, b, a in self.rules],
+                "settings": [{"id": i, "before": b, "after": a} for i, b, a in self.settings]}
 
 
 @dataclass
@@ -64,6 +105,7 @@ class Report:
     diagnostics: list[Diagnostic]
     verdict: str
     counts: dict[str, int] = field(default_factory=dict)
+    what_if: WhatIf | None = None
 
     @property
     def os(self) -> OsInfo | None:
@@ -73,6 +115,11 @@ class Report:
     def worst(self) -> str | None:
         """The most severe finding level, or None without findings."""
         return min((f.level for f in self.findings), key=LEVEL_ORDER.__getitem__, default=None)
+
+    def as_run(self) -> Run:
+        """The report as the CI formats see it."""
+        return Run("check", self.profile, self.loaded.inputs, self.results, self.findings, self.diagnostics,
+                   self.verdict, self.counts)
 
 
 def verdict_of(findings: list[Finding], results: list[RuleResult]) -> str:
@@ -112,8 +159,61 @@ def run(loaded: Loaded, profile: Profile) -> Report:
             findings += [Finding(rule_id, level, hit.message, hit.location) for hit in outcome.hits]
     findings.sort(key=Finding.sort_key)
     diagnostics = sorted(set(loaded.diagnostics + state.diagnostics), key=Diagnostic.sort_key)
+    return Report(profile, loaded, state, list(state.settings.values()), findings,
+                  results, diagnostics, verdict_of(findings, results), count(findings, results))
+
+
+
+def count(findings: list[Finding], results: list[RuleResult]) -> dict[str, int]:
+    """Findings per level and undecided rules."""
     counts = {level: sum(f.level == level for f in findings) for level in LEVEL_ORDER}
     counts["undecided"] = sum(r.status == UNDECIDED for r in results)
-    return Report(profile, loaded, state, list(state.settings.values()), findings,
-                  results, diagnostics, verdict_of(findings, results), counts)
+    return counts
 
+
+def lint(paths: list[Path], profile: Profile, backend: str) -> Run:
+    """Judge each ``.reg`` file on its own, as a change set: what it sets is judged, the rest stays undecided.
+
+    A file that cannot be read becomes a notification; the other files are still linted.
+    """
+    inputs: list[InputInfo] = []
+    results: list[RuleResult] = []
+    findings: list[Finding] = []
+    diagnostics: list[Diagnostic] = []
+    notifications: list[Diagnostic] = []
+    for path in paths:
+        try:
+            loaded = load_inputs([path], backend)
+            if loaded.hives:
+                raise SourceError(f"{path}: a hive file; lint reads .reg files (use regtls check for hives)", str(path))
+            report = run(loaded, profile)
+        except SourceError as exc:
+            notifications.append(Diagnostic(exc.file or str(path), None, "error", "unreadable", str(exc)))
+            continue
+        inputs += loaded.inputs
+        results += [replace(r, input=str(path)) for r in report.results]
+        findings += report.findings
+        diagnostics += report.diagnostics
+    findings.sort(key=Finding.sort_key)
+    verdict = "fail" if notifications or any(f.level == "error" for f in findings) else "pass"
+    return Run("lint", profile, inputs, results, findings, diagnostics, verdict, count(findings, results),
+               notifications)
+
+
+def compare(before: Report, after: Report) -> WhatIf:
+    """The verdict, rule statuses and setting states that differ between two reports."""
+    statuses = {r.rule: r.status for r in before.results}
+    states = {s.id: s.state for s in before.settings}
+    rules = tuple((r.rule, statuses[r.rule], r.status) for r in after.results if statuses.get(r.rule) != r.status)
+    settings = tuple((s.id, states[s.id], s.state) for s in after.settings if states.get(s.id) != s.state)
+    return WhatIf(before.verdict, rules, settings)
+
+
+def check(paths: list[Path], profile: Profile, backend: str) -> Report:
+    """``regtls check``: the machine from all inputs; with hives and ``.reg`` files, also what the files change."""
+    loaded = load_inputs(paths, backend)
+    report = run(loaded, profile)
+    if loaded.hives and loaded.regs:
+        hive_paths = [path for path, info in zip(paths, loaded.inputs, strict=True) if info.kind != "reg"]
+        report.what_if = compare(run(load_inputs(hive_paths, backend), profile), report)
+    return report

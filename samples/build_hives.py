@@ -294,15 +294,14 @@ def hivexregedit() -> str:
     return found
 
 
-def build_hive(kind: str, source: Path, out: Path) -> None:
-    """Build the ``kind`` ("SYSTEM" or "SOFTWARE") hive file ``out`` from the .reg file ``source``."""
+def merge(kind: str, text: str, hive: Path, what: str) -> None:
+    """Merge .reg ``text`` into the existing ``kind`` hive file ``hive`` (in place) with hivexregedit."""
     if kind not in HIVE_KINDS:
         raise ValueError(f"hive kind must be one of {HIVE_KINDS}, not {kind!r}")
     tool = hivexregedit()
-    merge_text = prepare_merge_text(read_reg_text(source), kind)
+    merge_text = prepare_merge_text(text, kind)
     with tempfile.TemporaryDirectory(prefix="regtls-hive-") as tmp:
-        hive, reg = Path(tmp) / kind, Path(tmp) / "merge.reg"
-        hive.write_bytes(empty_hive(kind))
+        reg = Path(tmp) / "merge.reg"
         reg.write_bytes(merge_text.encode("utf-8"))
         result = subprocess.run(
             [tool, "--merge", "--prefix", REG_PREFIX[kind], str(hive), str(reg)],
@@ -311,12 +310,23 @@ def build_hive(kind: str, source: Path, out: Path) -> None:
             text=True,
             check=False,
         )
-        if result.returncode != 0:
-            detail = " ".join(result.stderr.split())[:300]
-            raise BuildError(
-                f"hivexregedit failed on {source} (exit {result.returncode}; its line numbers count "
-                f"the prepared merge text): {detail}"
-            )
+    if result.returncode != 0:
+        detail = " ".join(result.stderr.split())[:300]
+        raise BuildError(
+            f"hivexregedit failed on {what} (exit {result.returncode}; its line numbers count "
+            f"the prepared merge text): {detail}"
+        )
+
+
+def build_hive(kind: str, source: Path, out: Path) -> None:
+    """Build the ``kind`` ("SYSTEM" or "SOFTWARE") hive file ``out`` from the .reg file ``source``."""
+    if kind not in HIVE_KINDS:
+        raise ValueError(f"hive kind must be one of {HIVE_KINDS}, not {kind!r}")
+    text = read_reg_text(source)
+    with tempfile.TemporaryDirectory(prefix="regtls-hive-") as tmp:
+        hive = Path(tmp) / kind
+        hive.write_bytes(empty_hive(kind))
+        merge(kind, text, hive, str(source))
         data = bytearray(hive.read_bytes())
     set_timestamps(data)
     out.write_bytes(bytes(data))

@@ -184,7 +184,7 @@ def test_backends_give_the_same_report() -> None:
     (["check", "{samples}"], "regtls: error: {samples}: is a folder; give SYSTEM and SOFTWARE hive files or .reg "
      "files\n"),
     (["check", "{reg}/azure-backup-schannel.reg", "--profile", "nist"],
-     "regtls: error: unknown profile 'nist'; available: azure-backup, configmgr, entra-connect, nist-800-52r2, "
+     "regtls: error: unknown profile 'nist'; available: azure-backup, configmgr, entra-connect, lint, nist-800-52r2, "
      "stig-iis10, tls12-strict\n"),
     (["check", "{empty}"], "regtls: error: {empty}: empty file, not a .reg file\n"),
     (["check", "{junk}"], "regtls: error: {junk}: binary data, not a .reg file\n"),
@@ -314,3 +314,17 @@ def test_state_view_json_and_table() -> None:
     assert view["dotnet"][-1]["installed"]["state"] == "4.8"
     code, out, err = regtls("state", *machine("win7-sp1-configured"))
     assert code == 0 and "Schannel protocols" in out and "│ TLS 1.2 " in out and "Ciphers, hashes, key exchange" in out
+
+
+def test_misspelled_protocol_keys(tmp_path: Path) -> None:
+    protocols = "HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols"
+    src = tmp_path / "typos.reg"
+    src.write_text(f"Windows Registry Editor Version 5.00\n\n[{protocols}\\DTLS 1.1\\Client]\n\"Enabled\"=dword:0\n"
+                   f"[{protocols}\\TLS 1.2 \\Client]\n\"Enabled\"=dword:1\n[{protocols}\\TLS 1.2\\Clients]\n"
+                   "\"Enabled\"=dword:1\n")
+    _, report, _ = check_json(src)
+    assert [(f["location"]["line"], f["message"]) for f in report["findings"]  # type: ignore[index, union-attr]
+            if f["rule"] == "SCH002"] == [
+        (3, "protocol key 'DTLS 1.1' is not one Schannel reads"),
+        (5, "protocol key 'TLS 1.2 ' is not one Schannel reads; did you mean 'TLS 1.2'?"),
+        (7, "TLS 1.2\\Clients: role key 'Clients' is not Client or Server; did you mean 'Client'?")]

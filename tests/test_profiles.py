@@ -21,6 +21,7 @@ VERDICTS = {
                      ["CIP001", "CIP002", "SCH008", "SCH009", "SCH010", "SCH011"]),
     "stig-iis10": ("server2022-hardened", "server2019-configured", ["SCH009", "SCH011"]),
     "nist-800-52r2": ("server2022-hardened", "server2019-configured", ["SCH008", "SCH009"]),
+    "lint": ("server2022-hardened", "server2019-configured", ["SCH008", "SCH009"]),
 }
 
 
@@ -86,7 +87,7 @@ def test_select_and_ignore_options() -> None:
 
 @pytest.mark.parametrize(("text", "message"), [
     ('extends = "azure-backup"\n[rules]\nSCH999 = "error"\n', "{file}: unknown rule id 'SCH999'"),
-    ('extends = "azure"\n', "unknown profile 'azure'; available: azure-backup, configmgr, entra-connect, "
+    ('extends = "azure"\n', "unknown profile 'azure'; available: azure-backup, configmgr, entra-connect, lint, "
      "nist-800-52r2, stig-iis10, tls12-strict"),
     ('[rules]\nSCH001 = "fatal"\n', "{file}: rule SCH001 has level 'fatal'; use one of error, warning, note, off"),
     ('absence = "sometimes"\n', "{file}: absence must be one of os-default, finding, not 'sometimes'"),
@@ -130,5 +131,5 @@ def test_profiles_listing_and_one_profile() -> None:
     assert (code, err) == (0, "")
     assert "Uncertain:" in out and "SCH010  warning  tls10-tls11-client-off" in out
     assert regtls("profiles", "show", "none") == (2, "", "regtls: error: unknown profile 'none'; available: "
-                                                         "azure-backup, configmgr, entra-connect, nist-800-52r2, "
-                                                         "stig-iis10, tls12-strict\n")
+                                                         "azure-backup, configmgr, entra-connect, lint, "
+                                                         "nist-800-52r2, stig-iis10, tls12-strict\n")

@@ -28,6 +28,7 @@ def as_dict(report: Report) -> dict[str, object]:
         "results": [r.to_json() for r in report.results],
         "diagnostics": [{"file": d.file, "line": d.line, "column": d.column, "level": d.level, "code": d.code,
                          "message": d.message} for d in report.diagnostics],
+        "what_if": report.what_if.to_json() if report.what_if else None,
         "summary": {"profile": report.profile.name, "profile_file": report.profile.file,
                     "absence": report.profile.absence, "verdict": report.verdict, "counts": report.counts},
     }
@@ -62,6 +63,16 @@ def render_table(report: Report, width: int = 120, color: bool = False) -> str:
     for r in report.results:
         results.add_row(f"{r.rule} {r.name}", _styled(r.status), r.level, r.message)
     out.print(results)
+
+    if report.what_if:
+        change = report.what_if
+        table = Table(title=f"What the .reg change does (verdict {change.verdict_before} -> {report.verdict})",
+                      title_justify="left")
+        for col in ("rule or setting", "before", "after"):
+            table.add_column(col, overflow="fold")
+        for name, before, after in change.rules + change.settings:
+            table.add_row(name, _styled(before), _styled(after))
+        out.print(table)
 
     if report.findings:
         findings = Table(title="Findings", title_justify="left")

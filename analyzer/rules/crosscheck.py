@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from analyzer.knowledge.dotnet import VALUES, VERSIONS, netfx_key
 from analyzer.knowledge.schannel import PROTOCOLS, ROLES, UNKNOWN, role_key
 from analyzer.knowledge.winhttp import winhttp_key
-from analyzer.registry import Path, fold
+from analyzer.registry import REG_DWORD, Path, dword, fold
 from analyzer.rules import FAIL, PASS, Context, Hit, Location, Outcome, rule
-from analyzer.sources.regfile import OpKind
+from analyzer.sources.regfile import Op, OpKind
 
 _SKIP = (UNKNOWN, "not-applicable")
 
@@ -166,24 +166,30 @@ def _folded(path: Path) -> tuple[str, ...]:
     return tuple(fold(p) for p in path)
 
 
-def _set_values(ctx: Context) -> Iterator[tuple[str, Path, str, int]]:
-    """(file, folded key path, folded value name, line) of every value a .reg input sets or deletes."""
+Twins = dict[tuple[str, ...], tuple[tuple[str, ...], str, str]]  # folded key -> (folded twin, label, twin label)
+
+
+def _switches_off(op: Op) -> bool:
+    """Whether a .reg operation switches a protocol off (Enabled=0 or DisabledByDefault non-zero)."""
+    number = dword(op.data) if op.kind is OpKind.SET_VALUE and op.type_num == REG_DWORD else None
+    name = fold(op.name or "")
+    return number is not None and ((name == "ENABLED" and number == 0) or (name == "DISABLEDBYDEFAULT" and number != 0))
+
+
+def _halfway(ctx: Context, twins: Twins, what: str, counts: Callable[[Op], bool] = lambda op: True) -> list[Hit]:
+    """Values a file sets or deletes under one key of a twin pair (view or role) but not under the other;
+    ``counts`` picks which operations need their twin."""
+    hits = []
     for reg in ctx.loaded.regs:
+        done: dict[tuple[tuple[str, ...], str], tuple[int, str, Path, bool]] = {}
         for op in reg.ops:
             if op.kind in (OpKind.SET_VALUE, OpKind.DELETE_VALUE) and op.name is not None:
-                yield reg.path, _folded(op.path), fold(op.name), op.line
-
-
-def _halfway(ctx: Context, twins: dict[tuple[str, ...], tuple[str, ...]], what: str) -> list[Hit]:
-    """Values a file sets under one key of a twin pair (view or role) but not under the other."""
-    hits = []
-    for file in sorted({f for f, *_ in _set_values(ctx)}):
-        done = {(path, name): line for f, path, name, line in _set_values(ctx) if f == file}
-        for (path, name), line in sorted(done.items(), key=lambda item: item[1]):
-            twin = twins.get(path)
-            if twin is not None and (twin, name) not in done:
-                hits.append(Hit(f"{what}: sets {name} under {path[-2]}\\{path[-1]} but not in its twin "
-                                f"({twin[-2]}\\{twin[-1]})", Location(file, line, "\\".join(path), name)))
+                done.setdefault((_folded(op.path), fold(op.name)), (op.line, op.name, op.path, counts(op)))
+        for (path, name), (line, shown, original, needed) in sorted(done.items(), key=lambda item: item[1][0]):
+            if needed and path in twins and (twins[path][0], name) not in done:
+                _, label, twin_label = twins[path]
+                hits.append(Hit(f"{what}: {shown or '(default)'} is set for {label} but not for {twin_label}",
+                                Location(reg.path, line, "\\".join(original), shown)))
     return hits
 
 
@@ -218,22 +224,26 @@ def half_done_view(ctx: Context) -> Outcome:
     References: learn.microsoft.com/dotnet/framework/network-programming/tls;
     support.microsoft.com/help/3140245.
     """
-    keys = [(netfx_key("64", v), netfx_key("32", v)) for v in VERSIONS] + [(winhttp_key("64"), winhttp_key("32"))]
-    twins = {_folded(a): _folded(b) for a, b in keys} | {_folded(b): _folded(a) for a, b in keys}
+    twins: Twins = {}
+    for name, native, wow in [(f".NET {v}", netfx_key("64", v), netfx_key("32", v)) for v in VERSIONS] + [
+            ("WinHTTP", winhttp_key("64"), winhttp_key("32"))]:
+        twins[_folded(native)] = (_folded(wow), f"{name} in the 64-bit view", "the WOW6432Node view")
+        twins[_folded(wow)] = (_folded(native), f"{name} in the WOW6432Node view", "the 64-bit view")
     hits = _halfway(ctx, twins, "one view only")
     return _outcome(hits, "change(s) made in one registry view only", "every change is made in both views")
 
 
 @rule("XCK005", "half-done-role", "warning")
 def half_done_role(ctx: Context) -> Outcome:
-    """A .reg file that sets a protocol value for one role should set it for the other role too.
+    """A .reg file that switches a protocol off for one role should switch it off for the other role too.
 
-    What it checks: each ``Enabled`` or ``DisabledByDefault`` a ``.reg`` input sets under
+    What it checks: each ``Enabled`` = 0 or ``DisabledByDefault`` = 1 a ``.reg`` input sets under
     ``Protocols\\<protocol>\\Client`` is also set under ``...\\Server``, and the other way round.
+    Switching a protocol on for one role is not reported: guidance such as Azure Backup's enables
+    TLS 1.2 for the Client role only, on purpose.
 
     Why: hardening guidance disables an old protocol for both roles; a file that does one role leaves
-    the other open. (Some guidance, such as Azure Backup's, sets only the Client role on purpose: the
-    azure-backup profile switches this rule off.)
+    the other open.
 
     Non-compliant:
         Windows Registry Editor Version 5.00
@@ -254,12 +264,13 @@ def half_done_role(ctx: Context) -> Outcome:
 
     References: learn.microsoft.com/windows-server/security/tls/tls-registry-settings.
     """
-    twins: dict[tuple[str, ...], tuple[str, ...]] = {}
+    twins: Twins = {}
     control_sets = {"CurrentControlSet", *(name for name in ctx.machine.subkeys(("HKEY_LOCAL_MACHINE", "SYSTEM"))
                                            if fold(name).startswith("CONTROLSET"))}
     for control_set in control_sets:
         for protocol in PROTOCOLS:
             client, server = (_folded(role_key(protocol, r, control_set)) for r in ROLES)
-            twins[client], twins[server] = server, client
-    hits = _halfway(ctx, twins, "one role only")
+            twins[client] = (server, f"{protocol} Client", "Server")
+            twins[server] = (client, f"{protocol} Server", "Client")
+    hits = _halfway(ctx, twins, "one role only", _switches_off)
     return _outcome(hits, "change(s) made for one role only", "every protocol change covers both roles")

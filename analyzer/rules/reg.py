@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from analyzer.registry import ABBREVIATED_ROOTS
+from analyzer.registry import ABBREVIATED_ROOTS, fold
 from analyzer.rules import FAIL, PASS, Context, Hit, Location, Outcome, rule
 from analyzer.sources import Diagnostic
+from analyzer.sources.regfile import OpKind
 
 
 def _hit(d: Diagnostic) -> Hit:
@@ -114,3 +115,53 @@ def suspicious(ctx: Context) -> Outcome:
     if hits:
         return Outcome(FAIL, f"{len(hits)} suspicious .reg line(s)", tuple(hits))
     return Outcome(PASS, "nothing suspicious")
+
+
+@rule("REG004", "reg-value-set-twice", "warning")
+def set_twice(ctx: Context) -> Outcome:
+    """A .reg file should not set the same value twice with different data.
+
+    What it checks: within one ``.reg`` file, a value (same key and name, compared without case) set
+    more than once with a different type or data, or set and deleted.
+
+    Why: regedit applies the lines in order, so the last one wins silently; two different values for
+    the same setting in one file are almost always a merge or copy-paste mistake.
+
+    Non-compliant:
+        Windows Registry Editor Version 5.00
+
+        [HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2\\Client]
+        "Enabled"=dword:00000001
+
+        [HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2\\Client]
+        "Enabled"=dword:00000000
+
+    Compliant:
+        Windows Registry Editor Version 5.00
+
+        [HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2\\Client]
+        "Enabled"=dword:00000001
+
+        [HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2\\Client]
+        "DisabledByDefault"=dword:00000000
+
+    When absent: applies only to .reg inputs.
+
+    References: support.microsoft.com (KB310516: a .reg file is applied in order).
+    """
+    hits = []
+    for reg in ctx.loaded.regs:
+        seen: dict[tuple[tuple[str, ...], str], tuple[int, object]] = {}
+        for op in reg.ops:
+            if op.kind not in (OpKind.SET_VALUE, OpKind.DELETE_VALUE) or op.name is None:
+                continue
+            key = (tuple(fold(p) for p in op.path), fold(op.name))
+            data = (op.type_num, op.data) if op.kind is OpKind.SET_VALUE else None
+            if key in seen and seen[key][1] != data:
+                what = "deletes" if data is None else "sets"
+                hits.append(Hit(f"{what} {op.name or '(default)'} again, differently from line {seen[key][0]}: the "
+                                "last line wins", Location(reg.path, op.line, "\\".join(op.path), op.name, op.column)))
+            seen[key] = (op.line, data)
+    if hits:
+        return Outcome(FAIL, f"{len(hits)} value(s) set twice with different data", tuple(hits))
+    return Outcome(PASS, "no value is set twice differently")

@@ -16,7 +16,7 @@ from analyzer.knowledge.schannel import (
     default_state,
     role_key,
 )
-from analyzer.registry import fold
+from analyzer.registry import Path, fold
 from analyzer.rules import FAIL, PASS, UNDECIDED, Context, Hit, Outcome, Part, combine, rule
 
 # tls-facts.md §1.2: every protocol subkey name Schannel documents (or that Microsoft tools create).
@@ -25,6 +25,18 @@ _KNOWN = {fold(p): p for p in KNOWN_PROTOCOLS}
 _COMPACT = {fold(p).replace(" ", "").replace("-", ""): p for p in KNOWN_PROTOCOLS}
 _ROLES = {fold(r): r for r in ROLES}
 VALUES = ("Enabled", "DisabledByDefault")
+LEGACY = ("PCT 1.0", "SSL 2.0", "SSL 3.0")
+OLD_TLS = ("TLS 1.0", "TLS 1.1")
+# rule id -> (protocols, roles, "on"|"off"): what each protocol rule requires (the fixer reads it too)
+REQUIREMENTS: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
+    "SCH001": (("TLS 1.2",), ("Client",), "on"),
+    "SCH007": (("TLS 1.2",), ("Server",), "on"),
+    "SCH008": (LEGACY, ("Client",), "off"),
+    "SCH009": (LEGACY, ("Server",), "off"),
+    "SCH010": (OLD_TLS, ("Client",), "off"),
+    "SCH011": (OLD_TLS, ("Server",), "off"),
+    "SCH013": (("TLS 1.3",), ROLES, "on"),
+}
 
 
 def _protocol_keys(ctx: Context) -> Iterator[str]:
@@ -65,14 +77,7 @@ def tls12_client(ctx: Context) -> Outcome:
     learn.microsoft.com/windows/win32/secauthn/protocols-in-tls-ssl--schannel-ssp-;
     learn.microsoft.com/windows-server/security/tls/tls-registry-settings.
     """
-    setting = ctx.settings["schannel/TLS 1.2/Client"]
-    if setting.state == ENABLED:
-        return Outcome(PASS, f"TLS 1.2 Client is enabled ({setting.source}): {setting.detail}")
-    if setting.state == UNKNOWN:
-        return Outcome(UNDECIDED, f"TLS 1.2 Client state cannot be decided: {setting.detail}")
-    where = ctx.setting_location(setting, (*PROTOCOLS_KEY, "TLS 1.2", "Client"), "Enabled")
-    message = f"TLS 1.2 Client is {setting.state} ({setting.source}): {setting.detail}"
-    return Outcome(FAIL, message, (Hit(message, where),))
+    return require(ctx, *REQUIREMENTS["SCH001"])
 
 
 @rule("SCH002", "protocol-key-unknown", "error")
@@ -104,23 +109,26 @@ def unknown_keys(ctx: Context) -> Outcome:
     References: learn.microsoft.com/windows-server/security/tls/tls-registry-settings (key layout);
     tls-facts.md §1.1-§1.2.
     """
-    hits = []
+    hits = [Hit(message, ctx.location(path)) for path, _, message in misspelled_keys(ctx)]
+    if hits:
+        return Outcome(FAIL, f"{len(hits)} misspelled protocol or role key(s)", tuple(hits))
+    return Outcome(PASS, "every protocol and role key is spelled as Schannel reads it")
+
+
+def misspelled_keys(ctx: Context) -> Iterator[tuple[Path, str | None, str]]:
+    """(key path, the name probably meant or None, message) for each protocol or role key Schannel never reads."""
     for name in ctx.machine.subkeys(PROTOCOLS_KEY):
         key = (*PROTOCOLS_KEY, name)
         if fold(name) not in _KNOWN:
             guess = _COMPACT.get(fold(name).strip().replace(" ", "").replace("-", ""))
             hint = f"; did you mean {guess!r}?" if guess else ""
-            hits.append(Hit(f"protocol key {name!r} is not one Schannel reads{hint}", ctx.location(key)))
+            yield key, guess, f"protocol key {name!r} is not one Schannel reads{hint}"
             continue
         for role in ctx.machine.subkeys(key):
             if fold(role) not in _ROLES:
                 guess = next((r for r in ROLES if fold(r) == fold(role).strip().rstrip("S")), None)
                 hint = f"; did you mean {guess!r}?" if guess else ""
-                hits.append(Hit(f"{name}\\{role}: role key {role!r} is not Client or Server{hint}",
-                                ctx.location((*key, role))))
-    if hits:
-        return Outcome(FAIL, f"{len(hits)} misspelled protocol or role key(s)", tuple(hits))
-    return Outcome(PASS, "every protocol and role key is spelled as Schannel reads it")
+                yield (*key, role), guess, f"{name}\\{role}: role key {role!r} is not Client or Server{hint}"
 
 
 @rule("SCH003", "value-on-protocol-key", "error")
@@ -292,7 +300,7 @@ def nonstandard_value(ctx: Context) -> Outcome:
 STIG_VALUES = {"on": ({"one", "legacy-all-ones"}, {"zero"}), "off": ({"zero"}, {"one"})}
 
 
-def _judge(ctx: Context, setting: Setting, want: str) -> tuple[str, str]:
+def judge(ctx: Context, setting: Setting, want: str) -> tuple[str, str]:
     """(status, reason) for one protocol and role that must be on (enabled) or off (disabled/unsupported).
 
     With the absence policy ``finding`` (STIG checks), both values must be set explicitly to the wanted
@@ -312,7 +320,7 @@ def _judge(ctx: Context, setting: Setting, want: str) -> tuple[str, str]:
     if ok:
         return PASS, ""
     if setting.state == UNKNOWN:
-        return UNDECIDED, "its state is not known"
+        return UNDECIDED, "state is not known"
     return FAIL, f"is {setting.state} ({setting.source})"
 
 
@@ -322,7 +330,7 @@ def require(ctx: Context, protocols: tuple[str, ...], roles: tuple[str, ...], wa
     for protocol in protocols:
         for role in roles:
             setting = ctx.settings[f"schannel/{protocol}/{role}"]
-            status, reason = _judge(ctx, setting, want)
+            status, reason = judge(ctx, setting, want)
             if status == PASS:
                 parts.append((PASS, None))
                 continue
@@ -365,10 +373,9 @@ def tls12_server(ctx: Context) -> Outcome:
     learn.microsoft.com/entra/identity/hybrid/connect/reference-connect-tls-enforcement;
     DISA IIS 10.0 Server STIG V-218821.
     """
-    return require(ctx, ("TLS 1.2",), ("Server",), "on")
+    return require(ctx, *REQUIREMENTS["SCH007"])
 
 
-LEGACY = ("PCT 1.0", "SSL 2.0", "SSL 3.0")
 
 
 @rule("SCH008", "legacy-protocols-client-off", "error")
@@ -406,7 +413,7 @@ def legacy_client(ctx: Context) -> Outcome:
     References: learn.microsoft.com/windows/win32/secauthn/protocols-in-tls-ssl--schannel-ssp-;
     NIST SP 800-52 Rev. 2 (doi:10.6028/NIST.SP.800-52r2).
     """
-    return require(ctx, LEGACY, ("Client",), "off")
+    return require(ctx, *REQUIREMENTS["SCH008"])
 
 
 @rule("SCH009", "legacy-protocols-server-off", "error")
@@ -444,10 +451,9 @@ def legacy_server(ctx: Context) -> Outcome:
 
     References: DISA IIS 10.0 Server STIG V-218821; learn.microsoft.com/windows/win32/secauthn/protocols-in-tls-ssl--schannel-ssp-.
     """
-    return require(ctx, LEGACY, ("Server",), "off")
+    return require(ctx, *REQUIREMENTS["SCH009"])
 
 
-OLD_TLS = ("TLS 1.0", "TLS 1.1")
 
 
 @rule("SCH010", "tls10-tls11-client-off", "error")
@@ -481,7 +487,7 @@ def old_tls_client(ctx: Context) -> Outcome:
 
     References: learn.microsoft.com/windows/win32/secauthn/tls-10-11-deprecation-in-windows; RFC 8996.
     """
-    return require(ctx, OLD_TLS, ("Client",), "off")
+    return require(ctx, *REQUIREMENTS["SCH010"])
 
 
 @rule("SCH011", "tls10-tls11-server-off", "error")
@@ -515,7 +521,7 @@ def old_tls_server(ctx: Context) -> Outcome:
 
     References: DISA IIS 10.0 Server STIG V-218821; RFC 8996.
     """
-    return require(ctx, OLD_TLS, ("Server",), "off")
+    return require(ctx, *REQUIREMENTS["SCH011"])
 
 
 @rule("SCH012", "tls13-enabled-unsupported", "warning")
@@ -593,7 +599,7 @@ def tls13_available(ctx: Context) -> Outcome:
 
     References: NIST SP 800-52 Rev. 2; learn.microsoft.com/windows/win32/secauthn/protocols-in-tls-ssl--schannel-ssp-.
     """
-    return require(ctx, ("TLS 1.3",), ROLES, "on")
+    return require(ctx, *REQUIREMENTS["SCH013"])
 
 
 @rule("SCH014", "protocol-state-undocumented", "note")

@@ -30,6 +30,9 @@ app = typer.Typer(
 )
 
 
+THRESHOLDS = {"error": ("error",), "warning": ("error", "warning"), "never": ()}
+
+
 class CheckFormat(str, Enum):
     table = "table"
     json = "json"
@@ -63,6 +66,12 @@ class FailOn(str, Enum):
     error = "error"
     warning = "warning"
     never = "never"
+
+
+class ScanFormat(str, Enum):
+    table = "table"
+    jsonl = "jsonl"
+    csv = "csv"
 
 
 class FixFormat(str, Enum):
@@ -195,8 +204,7 @@ def check(
 
 def exit_code(worst: str | None, fail_on: FailOn) -> int:
     """1 when the most severe finding is at or above ``--fail-on``, else 0."""
-    threshold = {"error": ("error",), "warning": ("error", "warning"), "never": ()}[fail_on.value]
-    return 1 if worst in threshold else 0
+    return 1 if worst in THRESHOLDS[fail_on.value] else 0
 
 
 @app.command(epilog="[b]Examples[/b]\n\n"
@@ -316,6 +324,59 @@ def fix(
     typer.echo(f"regtls: {len(result.changes)} change(s) written to {output}; verdict before {result.before.verdict}, "
                f"after {after.verdict}", err=True)
     raise typer.Exit(1 if any(f.level == "error" for f in after.findings) or result.manual else 0)
+
+
+@app.command(epilog="[b]Examples[/b]\n\n"
+             "  regtls scan /cases/*/Windows/System32/config\n\n"
+             "  regtls scan /evidence --jobs 4 --format jsonl --output fleet.jsonl\n\n"
+             "Each config folder (or Windows root, searched a few levels down) and each group of hive files in one "
+             "folder is one machine. Exit codes: 0 every machine below --fail-on; 1 some machine at or above it; "
+             "2 some machine could not be read (its row says why; the others are still judged).")
+def scan(
+    paths: Annotated[list[Path], typer.Argument(help="Folders to search and hive files.", show_default=False)],
+    profile: Profile = "azure-backup",
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=0, help="Worker processes (0: one per CPU).",
+                                      show_default=False)] = 0,
+    format: Annotated[ScanFormat, typer.Option("--format", "-f", help="Output format.")] = ScanFormat.table,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the result to this file.",
+                                                show_default=False)] = None,
+    fail_on: Annotated[FailOn, typer.Option(help="Lowest finding level that makes the exit code 1.")] = FailOn.error,
+    backend: Backend = BackendName.python_registry,
+) -> None:
+    """Judge many machines at once (worker processes); one row per machine."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from analyzer import scan as fleet
+    from analyzer.engine import choose_profile
+    from analyzer.profiles import ProfileError
+    from analyzer.sources import SourceError
+    from analyzer.sources.folder import discover
+
+    check_output(output, paths)
+    try:
+        choose_profile(profile)
+        sources = discover(paths)
+    except (SourceError, ProfileError) as exc:
+        fail(str(exc))
+    if not sources:
+        fail("no machines found (no config folder with SYSTEM or SOFTWARE, and no hive files)")
+    columns = (TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("scan", total=len(sources))
+        rows = fleet.scan(sources, profile, backend.value, jobs or fleet.default_jobs(),
+                          lambda row: bar.advance(task))
+    width, color = _terminal() if output is None else (120, False)
+    text = {ScanFormat.jsonl: fleet.render_jsonl, ScanFormat.csv: fleet.render_csv}.get(
+        format, lambda r: fleet.rows_table(r, width, color))(rows)
+    write_output(text, output)
+    broken = [r for r in rows if r.error]
+    for row in broken:
+        typer.echo(f"regtls: error: {row.machine}: {row.error}", err=True)
+    typer.echo(f"regtls: {len(rows)} machine(s): " + ", ".join(
+        f"{sum(r.verdict == v for r in rows)} {v}" for v in ("pass", "fail", "undecided", "unreadable")), err=True)
+    failed = any(r.counts.get(level, 0) for r in rows for level in THRESHOLDS[fail_on.value])
+    raise typer.Exit(2 if broken else 1 if failed else 0)
 
 
 rules_app = typer.Typer(help="List the rules, or show one rule's documentation.", no_args_is_help=False)

@@ -214,6 +214,6 @@ def check(paths: list[Path], profile: Profile, backend: str) -> Report:
     loaded = load_inputs(paths, backend)
     report = run(loaded, profile)
     if loaded.hives and loaded.regs:
-        hive_paths = [path for path, info in zip(paths, loaded.inputs, strict=True) if info.kind != "reg"]
+        hive_paths = [Path(info.path) for info in loaded.inputs if info.kind != "reg"]
         report.what_if = compare(run(load_inputs(hive_paths, backend), profile), report)
     return report

@@ -10,6 +10,7 @@ from pathlib import Path as FsPath
 from analyzer.machine import Machine, Mount
 from analyzer.registry import Path, fold
 from analyzer.sources import Diagnostic, SourceError
+from analyzer.sources.folder import machine_in
 from analyzer.sources.hive import DEFAULT_BACKEND, HiveFile
 from analyzer.sources.regfile import Op, RegFile, RegReader
 
@@ -61,10 +62,25 @@ def _filtered(ops: Iterable[Op], prefix: Path | None) -> Iterator[Op]:
 
 
 def _check_exists(path: FsPath) -> None:
-    if path.is_dir():
-        raise SourceError(f"{path}: is a folder; give SYSTEM and SOFTWARE hive files or .reg files")
     if not path.exists():
         raise SourceError(f"{path}: no such file")
+
+
+def expand(paths: list[FsPath]) -> tuple[list[FsPath], list[Diagnostic]]:
+    """Replace each folder by the hives of the machine in it (a config folder, or a Windows root above one)."""
+    out: list[FsPath] = []
+    notes: list[Diagnostic] = []
+    for path in paths:
+        if not path.is_dir():
+            out.append(path)
+            continue
+        machine = machine_in(path)
+        if machine is None:
+            raise SourceError(f"{path}: a folder without SYSTEM or SOFTWARE hives (looked in it and in "
+                              "Windows/System32/config below it)", str(path))
+        out += machine.hives
+        notes += [Diagnostic(str(path), None, "note", "regback", note) for note in machine.notes]
+    return out, notes
 
 
 def _is_hive(path: FsPath) -> bool:
@@ -80,6 +96,7 @@ def _is_hive(path: FsPath) -> bool:
 
 def load(paths: list[FsPath], backend: str = DEFAULT_BACKEND, key_filter: Path | None = None) -> Loaded:
     """Read every input; hives form the base, ``.reg`` change sets apply on top in command-line order."""
+    paths, notes = expand(paths)
     hives: dict[str, HiveFile] = {}
     reg_paths: list[FsPath] = []
     infos: dict[str, InputInfo] = {}
@@ -112,5 +129,5 @@ def load(paths: list[FsPath], backend: str = DEFAULT_BACKEND, key_filter: Path |
         regs.append(RegFile(reader.display, reader.encoding, reader.version, ops, reader.diagnostics))
         infos[str(path)] = InputInfo(str(path), "reg", sha256_file(path),
                                      {"encoding": reader.encoding, "format": reader.version})
-    diagnostics = [d for h in hives.values() for d in h.diagnostics] + [d for r in regs for d in r.diagnostics]
+    diagnostics = notes + [d for h in hives.values() for d in h.diagnostics] + [d for r in regs for d in r.diagnostics]
     return Loaded(machine, [infos[str(p)] for p in paths], hives, regs, diagnostics)

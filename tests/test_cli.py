@@ -181,8 +181,8 @@ def test_backends_give_the_same_report() -> None:
 
 @pytest.mark.parametrize(("args", "message"), [
     (["check", "nope.reg"], "regtls: error: nope.reg: no such file\n"),
-    (["check", "{samples}"], "regtls: error: {samples}: is a folder; give SYSTEM and SOFTWARE hive files or .reg "
-     "files\n"),
+    (["check", "{samples}"], "regtls: error: {samples}: a folder without SYSTEM or SOFTWARE hives (looked in it and "
+     "in Windows/System32/config below it)\n"),
     (["check", "{reg}/azure-backup-schannel.reg", "--profile", "nist"],
      "regtls: error: unknown profile 'nist'; available: azure-backup, configmgr, entra-connect, lint, nist-800-52r2, "
      "stig-iis10, tls12-strict\n"),
@@ -328,3 +328,34 @@ def test_misspelled_protocol_keys(tmp_path: Path) -> None:
         (3, "protocol key 'DTLS 1.1' is not one Schannel reads"),
         (5, "protocol key 'TLS 1.2 ' is not one Schannel reads; did you mean 'TLS 1.2'?"),
         (7, "TLS 1.2\\Clients: role key 'Clients' is not Client or Server; did you mean 'Client'?")]
+
+
+def test_what_if_says_which_verdicts_the_change_altered() -> None:
+    code, report, _ = check_json(*machine("server2012r2-untouched"), REG / "azure-backup-dotnet.reg")
+    what_if = report["what_if"]
+    assert isinstance(what_if, dict) and code == 0
+    assert (what_if["verdict_before"], report["summary"]["verdict"]) == ("fail", "pass")  # type: ignore[index]
+    assert what_if["rules"] == [{"rule": "NET001", "before": "fail", "after": "pass"},
+                                {"rule": "NET002", "before": "fail", "after": "pass"}]
+    assert [s["id"] for s in what_if["settings"]] == [
+        "dotnet/v4.0.30319/64/SchUseStrongCrypto", "dotnet/v4.0.30319/64/SystemDefaultTlsVersions",
+        "dotnet/v4.0.30319/32/SchUseStrongCrypto", "dotnet/v4.0.30319/32/SystemDefaultTlsVersions"]
+    code, out, _ = regtls("check", *machine("server2012r2-untouched"), REG / "azure-backup-dotnet.reg")
+    assert "What the .reg change does (verdict fail -> pass)" in out
+    assert check_json(*machine("server2012r2-untouched"))[1]["what_if"] is None
+
+
+def test_config_folder_and_windows_root(tmp_path: Path) -> None:
+    """A config folder, or a Windows root above it, names matched without case; RegBack copies are noted."""
+    config = tmp_path / "C" / "WINDOWS" / "system32" / "Config"
+    (config / "RegBack").mkdir(parents=True)
+    (config / "system").write_bytes((SAMPLES / "server2019-configured" / "SYSTEM").read_bytes())
+    (config / "Software").write_bytes((SAMPLES / "server2019-configured" / "SOFTWARE").read_bytes())
+    (config / "RegBack" / "SYSTEM").write_bytes(b"")
+    for root in (tmp_path / "C", config):
+        code, report, err = check_json(root)
+        assert code == 0 and report["summary"]["verdict"] == "pass"  # type: ignore[index]
+        assert [i["path"] for i in report["inputs"]] == [str(config / "system"), str(config / "Software")]  # type: ignore[union-attr]
+        notes = [d["message"] for d in report["diagnostics"] if d["code"] == "regback"]  # type: ignore[union-attr]
+        assert notes == [f"{config / 'RegBack' / 'SYSTEM'}: an empty RegBack copy (Windows 10 1803 and later no longer "
+                         "fill them); not used"]

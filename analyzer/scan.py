@@ -1,0 +1,117 @@
+"""Fleets: judge many machines in worker processes; one broken machine never stops the scan."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+
+from analyzer.sources.folder import MachineSource
+
+
+@dataclass(frozen=True)
+class Row:
+    """One machine's result: what it is, its verdict and failing rules, or why it could not be read."""
+
+    machine: str
+    inputs: list[str]
+    os: str | None = None
+    build: int | None = None
+    control_set: str | None = None
+    verdict: str = "unreadable"
+    failing: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    error: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        """The ``regtls.scan/1`` object of one machine (one JSON Lines record)."""
+        return {"schema": "regtls.scan/1", **asdict(self)}
+
+
+def judge(source: MachineSource, profile: str, backend: str) -> Row:
+    """Judge one machine; any failure becomes the row's ``error`` (this runs in a worker process)."""
+    from analyzer.engine import check as run_check
+    from analyzer.engine import choose_profile
+
+    inputs = [str(p) for p in source.hives]
+    try:
+        report = run_check(list(source.hives), choose_profile(profile), backend)
+    except Exception as exc:
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        return Row(source.name, inputs, error=message)
+    system = report.loaded.hives.get("system")
+    failing = sorted({f.rule for f in report.findings if f.level == "error"})
+    return Row(source.name, inputs, report.os.name if report.os else None, report.os.build if report.os else None,
+               system.control_set if system else None, report.verdict, failing, report.counts)
+
+
+def scan(sources: list[MachineSource], profile: str, backend: str, jobs: int,
+         progress: Callable[[Row], None] = lambda row: None) -> list[Row]:
+    """Judge every machine (``jobs`` worker processes; 1 = in this process); rows in the order of ``sources``."""
+    rows: dict[str, Row] = {}
+    if jobs <= 1 or len(sources) <= 1:
+        for source in sources:
+            rows[source.name] = row = judge(source, profile, backend)
+            progress(row)
+    else:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(sources))) as pool:
+            futures = {pool.submit(judge, s, profile, backend): s for s in sources}
+            for future in as_completed(futures):
+                source = futures[future]
+                try:
+                    row = future.result()
+                except Exception as exc:
+                    row = Row(source.name, [str(p) for p in source.hives], error=f"worker failed: {exc}")
+                rows[source.name] = row
+                progress(row)
+    return [rows[s.name] for s in sources]
+
+
+def default_jobs() -> int:
+    """One worker per CPU this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def render_jsonl(rows: list[Row]) -> str:
+    """JSON Lines: one object per machine, for SIEMs."""
+    return "".join(json.dumps(r.to_json(), ensure_ascii=True, sort_keys=True) + "\n" for r in rows)
+
+
+def render_csv(rows: list[Row]) -> str:
+    """CSV for spreadsheets: machine, os, build, control set, verdict, failing rules, counts, error."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["machine", "os", "build", "control_set", "verdict", "failing_rules", "errors", "warnings",
+                     "undecided", "error"])
+    for r in rows:
+        writer.writerow([r.machine, r.os or "", r.build or "", r.control_set or "", r.verdict, " ".join(r.failing),
+                         r.counts.get("error", ""), r.counts.get("warning", ""), r.counts.get("undecided", ""),
+                         r.error or ""])
+    return buf.getvalue()
+
+
+def rows_table(rows: list[Row], width: int, color: bool) -> str:
+    """A summary table: machine, OS, verdict, failing rules (or why the machine could not be read)."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from analyzer.report import console
+    from analyzer.report.check import LEVEL_STYLE
+
+    out, buf = console(width, color)
+    table = Table(title="Machines", title_justify="left")
+    for col in ("machine", "OS", "verdict", "failing rules / error"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        os_name = f"{r.os} ({r.build})" if r.os else ""
+        table.add_row(r.machine, os_name, Text(r.verdict, style=LEVEL_STYLE.get(r.verdict, "bold red")),
+                      r.error or " ".join(r.failing))
+    out.print(table)
+    verdicts = {v: sum(r.verdict == v for r in rows) for v in ("pass", "fail", "undecided", "unreadable")}
+    out.print(", ".join(f"{n} {v}" for v, n in verdicts.items() if n) + f" ({len(rows)} machines)")
+    return buf.getvalue()
+

@@ -1,0 +1,106 @@
+"""Find machines on disk: a ``config`` folder (or a Windows root above it), hive files, and their logs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from analyzer.sources import SourceError
+
+HIVE_NAMES = ("SYSTEM", "SOFTWARE")
+LOG_SUFFIXES = (".LOG", ".LOG1", ".LOG2")
+CONFIG_PATH = ("Windows", "System32", "config")
+MAX_DEPTH = 4
+
+
+@dataclass(frozen=True)
+class MachineSource:
+    """One machine's hive files as found on disk, and what was noticed while finding them."""
+
+    name: str
+    hives: tuple[Path, ...]
+    notes: tuple[str, ...] = ()
+
+
+def _entries(folder: Path) -> dict[str, Path]:
+    """Entries of a folder by upper-cased name (Windows names are case-insensitive)."""
+    try:
+        return {p.name.upper(): p for p in folder.iterdir()}
+    except OSError as exc:
+        raise SourceError(f"{folder}: cannot list the folder: {exc.strerror or exc}", str(folder)) from None
+
+
+def logs_for(hive: Path) -> list[Path]:
+    """The transaction logs beside a hive (``SYSTEM.LOG``, ``.LOG1``, ``.LOG2``), matched case-insensitively."""
+    wanted = {hive.name.upper() + suffix for suffix in LOG_SUFFIXES}
+    return sorted(p for name, p in _entries(hive.parent).items() if name in wanted and p.is_file())
+
+
+def _regback_notes(folder: Path, entries: dict[str, Path]) -> list[str]:
+    regback = entries.get("REGBACK")
+    if regback is None or not regback.is_dir():
+        return []
+    notes = []
+    for name, path in sorted(_entries(regback).items()):
+        if name in HIVE_NAMES and path.is_file():
+            size = path.stat().st_size
+            if size == 0:
+                notes.append(f"{path}: an empty RegBack copy (Windows 10 1803 and later no longer fill them); not used")
+            else:
+                notes.append(f"{path}: a RegBack copy ({size} bytes), an older backup of the hive; not used "
+                             "(give it as an input to check that state)")
+    return notes
+
+
+def config_folder(folder: Path) -> MachineSource | None:
+    """The machine in a ``config`` folder (SYSTEM and/or SOFTWARE present), or None."""
+    entries = _entries(folder)
+    hives = tuple(entries[n] for n in HIVE_NAMES if n in entries and entries[n].is_file())
+    if not hives:
+        return None
+    return MachineSource(str(folder), hives, tuple(_regback_notes(folder, entries)))
+
+
+def _below(folder: Path, parts: tuple[str, ...]) -> Path | None:
+    """``folder/parts...`` matched case-insensitively, or None."""
+    for part in parts:
+        entry = _entries(folder).get(part.upper())
+        if entry is None or not entry.is_dir():
+            return None
+        folder = entry
+    return folder
+
+
+def machine_in(folder: Path) -> MachineSource | None:
+    """A config folder itself, or the one below a Windows root (``Windows/System32/config``)."""
+    found = config_folder(folder)
+    if found is not None:
+        return found
+    config = _below(folder, CONFIG_PATH)
+    return config_folder(config) if config is not None else None
+
+
+def discover(paths: Iterable[Path]) -> list[MachineSource]:
+    """Machines for ``regtls scan``: each config folder or Windows root (searched a few levels down), and each
+    group of hive files given directly (hives in the same folder are one machine)."""
+    found: list[MachineSource] = []
+    loose: dict[Path, list[Path]] = {}
+    for path in paths:
+        if path.is_dir():
+            found += _search(path, 0)
+        elif path.exists():
+            loose.setdefault(path.parent, []).append(path)
+        else:
+            raise SourceError(f"{path}: no such file or folder", str(path))
+    found += [MachineSource(str(folder), tuple(files)) for folder, files in loose.items()]
+    return sorted(found, key=lambda m: m.name)
+
+
+def _search(folder: Path, depth: int) -> list[MachineSource]:
+    machine = machine_in(folder)
+    if machine is not None:
+        return [machine]
+    if depth >= MAX_DEPTH:
+        return []
+    return [m for sub in sorted(p for p in _entries(folder).values() if p.is_dir()) for m in _search(sub, depth + 1)]

@@ -246,7 +246,7 @@ def lint(
         text = ci.render(result, format.value)
     write_output(text, output)
     for note in result.notifications:
-        typer.echo(f"regtls: error: {note.message}", err=True)
+        typer.echo(f"regtls: error: {' '.join(note.message.splitlines())}", err=True)
     typer.echo(f"regtls: {lint_formats.summary_line(result)}", err=True)
     raise typer.Exit(2 if result.notifications else exit_code(result.worst(), fail_on))
 

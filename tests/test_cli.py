@@ -353,7 +353,7 @@ def test_config_folder_and_windows_root(tmp_path: Path) -> None:
     (config / "Software").write_bytes((SAMPLES / "server2019-configured" / "SOFTWARE").read_bytes())
     (config / "RegBack" / "SYSTEM").write_bytes(b"")
     for root in (tmp_path / "C", config):
-        code, report, err = check_json(root)
+        code, report, _ = check_json(root)
         assert code == 0 and report["summary"]["verdict"] == "pass"  # type: ignore[index]
         assert [i["path"] for i in report["inputs"]] == [str(config / "system"), str(config / "Software")]  # type: ignore[union-attr]
         notes = [d["message"] for d in report["diagnostics"] if d["code"] == "regback"]  # type: ignore[union-attr]

@@ -82,8 +82,9 @@ def test_pre_commit_hook_runs_on_a_real_repository(tmp_path: Path) -> None:
     work.mkdir()
     shutil.copy(REG / "tls12-typos.reg", work / "bad.reg")
     shutil.copy(REG / "tls12-complete.reg", work / "good.REG")
-    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache"), "GIT_AUTHOR_NAME": "t",
-           "GIT_AUTHOR_EMAIL": "t@example.invalid", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid"}
+    identity = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid", "GIT_COMMITTER_NAME": "t",
+                "GIT_COMMITTER_EMAIL": "t@example.invalid"}
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache"), **identity}
     subprocess.run(["git", "init", "-q"], cwd=work, check=True, env=env)
     subprocess.run(["git", "add", "."], cwd=work, check=True, env=env)
     proc = subprocess.run([pre_commit, "try-repo", str(REPO), "regtls-lint", "--all-files"], cwd=work, env=env,

@@ -84,10 +84,13 @@ class BackendName(str, Enum):
     regipy = "regipy"
 
 
-Inputs = Annotated[list[Path], typer.Argument(help="Hive files (SYSTEM, SOFTWARE) and .reg files; .reg files "
+Inputs = Annotated[list[Path], typer.Argument(help="Hive files (SYSTEM, SOFTWARE), a config folder or a disk "
+                                              "image (IMAGE[@VOLUME[@vssN]]), and .reg files; .reg files "
                                               "apply on top of the hives in command-line order.",
-                                              show_default=False)]
+                                              show_default=False, readable=False)]
 Backend = Annotated[BackendName, typer.Option(help="Hive parser library.")]
+NoLogs = Annotated[bool, typer.Option("--no-logs", help="Read dirty hives as they are, without replaying their "
+                                      "transaction logs (.LOG1/.LOG2/.LOG).")]
 
 
 def fail(message: str) -> NoReturn:
@@ -114,15 +117,18 @@ def check_output(output: Path | None, inputs: list[Path]) -> None:
 
 
 def write_output(text: str | bytes, output: Path | None) -> None:
-    """Write the result to stdout, or atomically to ``output`` (a temporary file renamed into place)."""
+    """Write the result to stdout, or atomically to ``output`` (a temporary file renamed into place).
+
+    Text is written as UTF-8; a character UTF-8 cannot hold (a lone surrogate from a damaged name) is
+    written as its ``\\udcxx`` escape instead of failing.
+    """
+    data = text if isinstance(text, bytes) else text.encode("utf-8", "backslashreplace")
     if output is None:
-        if isinstance(text, bytes):
-            sys.stdout.buffer.write(text)
-        else:
-            sys.stdout.write(text)
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
         return
     target = output.resolve()
-    data = text if isinstance(text, bytes) else text.encode("utf-8")
     try:
         fd, tmp = tempfile.mkstemp(prefix=".regtls-", dir=target.parent)
         with os.fdopen(fd, "wb") as fh:
@@ -163,6 +169,10 @@ Ignore = Annotated[list[str] | None, typer.Option(help="Do not run these rules."
              "  regtls check SYSTEM SOFTWARE planned-change.reg   [dim]# judge the machine after the change[/dim]\n\n"
              "  regtls check SYSTEM SOFTWARE --profile stig-iis10 --ignore SCH011\n\n"
              "  regtls check tls12.reg --format json --output report.json --fail-on warning\n\n"
+             "  regtls check /mnt/evidence/Windows/System32/config --format markdown"
+             "   [dim]# case-file appendix[/dim]\n\n"
+             "  regtls check disk.vhdx@p2   [dim]# a Windows volume of a disk image; @p2@vss1: a shadow copy[/dim]\n\n"
+             "Dirty hives are read with their .LOG1/.LOG2 (or .LOG) replayed in memory, unless --no-logs.\n\n"
              "Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it; 2 usage or unreadable input.")
 def check(
     inputs: Inputs,
@@ -174,6 +184,7 @@ def check(
                                                 show_default=False)] = None,
     fail_on: Annotated[FailOn, typer.Option(help="Lowest finding level that makes the exit code 1.")] = FailOn.error,
     backend: Backend = BackendName.python_registry,
+    no_logs: NoLogs = False,
 ) -> None:
     """Judge a machine (hives, .reg change sets, or both) against a profile's TLS requirements."""
     from analyzer.engine import check as run_check
@@ -185,7 +196,7 @@ def check(
     check_output(output, inputs)
     try:
         chosen = choose_profile(profile, _ids(select), _ids(ignore))
-        report = run_check(inputs, chosen, backend.value)
+        report = run_check(inputs, chosen, backend.value, logs=not no_logs)
     except (SourceError, ProfileError) as exc:
         fail(str(exc))
     width, color = _terminal() if output is None else (120, False)
@@ -198,6 +209,10 @@ def check(
 
         text = ci.render(report.as_run(), format.value)
     write_output(text, output)
+    if format is not CheckFormat.table or output is not None:  # the table shows them; other formats bury them
+        for d in report.diagnostics:
+            if d.line is None and d.level != "note":
+                typer.echo(f"regtls: {d.level}: {d.file}: {d.message}", err=True)
     typer.echo(f"regtls: {summary_line(report)}", err=True)
     raise typer.Exit(exit_code(report.worst(), fail_on))
 
@@ -215,6 +230,7 @@ def exit_code(worst: str | None, fail_on: FailOn) -> int:
              "unreadable file (the other files are still linted).")
 def lint(
     files: Annotated[list[Path], typer.Argument(help=".reg files; each is judged on its own, as a change set.",
+                                                readable=False,
                                                 show_default=False)],
     profile: Profile = "lint",
     select: Select = None,
@@ -258,6 +274,7 @@ def state(
     inputs: Inputs,
     format: Annotated[ViewFormat, typer.Option("--format", "-f", help="Output format.")] = ViewFormat.table,
     backend: Backend = BackendName.python_registry,
+    no_logs: NoLogs = False,
 ) -> None:
     """Show the effective state: the protocol matrix (Client and Server) and the .NET, WinHTTP and cipher blocks."""
     from analyzer.inputs import load
@@ -266,7 +283,7 @@ def state(
     from analyzer.sources import SourceError
 
     try:
-        loaded = load(inputs, backend.value)
+        loaded = load(inputs, backend.value, logs=not no_logs)
         machine_state = evaluate(loaded.machine)
     except SourceError as exc:
         fail(str(exc))
@@ -293,6 +310,7 @@ def fix(
     format: Annotated[FixFormat, typer.Option("--format", "-f", help="regedit 5.00 file or PowerShell script.")]
     = FixFormat.reg,
     backend: Backend = BackendName.python_registry,
+    no_logs: NoLogs = False,
 ) -> None:
     """Write the smallest registry change that makes the machine meet the profile (and its undo)."""
     from analyzer.engine import choose_profile
@@ -306,8 +324,8 @@ def fix(
     check_output(undo, inputs)
     try:
         chosen = choose_profile(profile, _ids(select), _ids(ignore))
-        loaded = load(inputs, backend.value)
-        result = plan(loaded, chosen, lambda: load(inputs, backend.value))
+        loaded = load(inputs, backend.value, logs=not no_logs)
+        result = plan(loaded, chosen, lambda: load(inputs, backend.value, logs=not no_logs))
     except (SourceError, ProfileError) as exc:
         fail(str(exc))
     render = fixfile.render_reg if format is FixFormat.reg else fixfile.render_ps1
@@ -329,12 +347,17 @@ def fix(
 @app.command(epilog="[b]Examples[/b]\n\n"
              "  regtls scan /cases/*/Windows/System32/config\n\n"
              "  regtls scan /evidence --jobs 4 --format jsonl --output fleet.jsonl\n\n"
-             "Each config folder (or Windows root, searched a few levels down) and each group of hive files in one "
-             "folder is one machine. Exit codes: 0 every machine below --fail-on; 1 some machine at or above it; "
+             "  regtls scan images/*.E01 --vss\n\n"
+             "Each config folder (or Windows root, searched a few levels down), each Windows volume of a disk image "
+             "and each group of hive files in one folder is one machine. Exit codes: 0 every machine below "
+             "--fail-on; 1 some machine at or above it; "
              "2 some machine could not be read (its row says why; the others are still judged).")
 def scan(
-    paths: Annotated[list[Path], typer.Argument(help="Folders to search and hive files.", show_default=False)],
+    paths: Annotated[list[Path], typer.Argument(help="Folders to search, hive files and disk images.",
+                                                show_default=False, readable=False)],
     profile: Profile = "azure-backup",
+    vss: Annotated[bool, typer.Option("--vss", help="Also check each volume shadow copy of a disk image, "
+                                      "as a historical view of the machine.")] = False,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=0, help="Worker processes (0: one per CPU).",
                                       show_default=False)] = 0,
     format: Annotated[ScanFormat, typer.Option("--format", "-f", help="Output format.")] = ScanFormat.table,
@@ -342,6 +365,7 @@ def scan(
                                                 show_default=False)] = None,
     fail_on: Annotated[FailOn, typer.Option(help="Lowest finding level that makes the exit code 1.")] = FailOn.error,
     backend: Backend = BackendName.python_registry,
+    no_logs: NoLogs = False,
 ) -> None:
     """Judge many machines at once (worker processes); one row per machine."""
     from rich.console import Console
@@ -356,15 +380,16 @@ def scan(
     check_output(output, paths)
     try:
         choose_profile(profile)
-        sources = discover(paths)
+        sources = discover(paths, vss)
     except (SourceError, ProfileError) as exc:
         fail(str(exc))
     if not sources:
         fail("no machines found (no config folder with SYSTEM or SOFTWARE, and no hive files)")
     columns = (TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+    console = Console(stderr=True)
+    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
         task = bar.add_task("scan", total=len(sources))
-        rows = fleet.scan(sources, profile, backend.value, jobs or fleet.default_jobs(),
+        rows = fleet.scan(sources, profile, backend.value, jobs or fleet.default_jobs(), not no_logs,
                           lambda row: bar.advance(task))
     width, color = _terminal() if output is None else (120, False)
     text = {ScanFormat.jsonl: fleet.render_jsonl, ScanFormat.csv: fleet.render_csv}.get(
@@ -448,12 +473,15 @@ def profiles_show(name: Annotated[str, typer.Argument(help="Profile name or TOML
 def dump(
     inputs: Inputs,
     key: Annotated[str | None, typer.Option(help="Only this key and its subkeys (HKLM and CurrentControlSet "
-                                            "are understood).", show_default=False)] = None,
+                                            "are understood); .reg lines outside it are skipped unchecked.",
+                                            show_default=False)] = None,
     format: Annotated[DumpFormat, typer.Option("--format", "-f", help="Output format.")] = DumpFormat.json,
     backend: Backend = BackendName.python_registry,
+    no_logs: NoLogs = False,
 ) -> None:
     """Print the merged registry content of the inputs (hives with .reg changes applied)."""
     from analyzer.inputs import load
+    from analyzer.knowledge.scope import Scope
     from analyzer.registry import join_path, split_path
     from analyzer.report import dump as formats
     from analyzer.sources import SourceError
@@ -462,7 +490,8 @@ def dump(
     if key is not None and not prefix:
         fail(f"--key {key!r} is empty")
     try:
-        loaded = load(inputs, backend.value, prefix)
+        loaded = load(inputs, backend.value, Scope.around(prefix) if prefix else None, logs=not no_logs,
+                      check_all=prefix is None)
     except SourceError as exc:
         fail(str(exc))
     machine = loaded.machine

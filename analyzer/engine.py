@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from analyzer.inputs import InputInfo, Loaded
+from analyzer.inputs import InputInfo, Loaded, sha256_file
 from analyzer.inputs import load as load_inputs
 from analyzer.knowledge import Setting
 from analyzer.knowledge.osinfo import OsInfo
 from analyzer.knowledge.state import MachineState, evaluate
+from analyzer.machine import Machine
 from analyzer.profiles import Profile, adjust, load
 from analyzer.rules import FAIL, UNDECIDED, Context, Location, Outcome, load_catalog
 from analyzer.sources import Diagnostic, SourceError
@@ -70,6 +71,7 @@ class Run:
     verdict: str
     counts: dict[str, int]
     notifications: list[Diagnostic] = field(default_factory=list)
+    check: Report | None = None  # the full report, when the run is a ``check``
 
     def worst(self) -> str | None:
         """The most severe finding level (an unreadable input counts as an error), or None."""
@@ -119,7 +121,7 @@ class Report:
     def as_run(self) -> Run:
         """The report as the CI formats see it."""
         return Run("check", self.profile, self.loaded.inputs, self.results, self.findings, self.diagnostics,
-                   self.verdict, self.counts)
+                   self.verdict, self.counts, check=self)
 
 
 def verdict_of(findings: list[Finding], results: list[RuleResult]) -> str:
@@ -209,11 +211,35 @@ def compare(before: Report, after: Report) -> WhatIf:
     return WhatIf(before.verdict, rules, settings)
 
 
-def check(paths: list[Path], profile: Profile, backend: str) -> Report:
-    """``regtls check``: the machine from all inputs; with hives and ``.reg`` files, also what the files change."""
-    loaded = load_inputs(paths, backend)
+def check(paths: list[Path], profile: Profile, backend: str, logs: bool = True) -> Report:
+    """``regtls check``: the machine from all inputs; with hives and ``.reg`` files, also what the files change.
+
+    Dirty hives are read with their transaction logs replayed, unless ``logs`` is false.
+    """
+    loaded = load_inputs(paths, backend, logs=logs)
     report = run(loaded, profile)
-    if loaded.hives and loaded.regs:
-        hive_paths = [Path(info.path) for info in loaded.inputs if info.kind != "reg"]
-        report.what_if = compare(run(load_inputs(hive_paths, backend), profile), report)
+    if loaded.hives and loaded.regs:  # the hives alone, read once: the same hive objects without the change sets
+        hives_only = Machine(loaded.machine.mounts, loaded.machine.control_set)
+        before = Loaded(hives_only, [i for i in loaded.inputs if i.kind != "reg"], loaded.hives, [], [])
+        report.what_if = compare(run(before, profile), report)
+    loaded.inputs = [verified(info) for info in loaded.inputs]
     return report
+
+
+def verified(info: InputInfo) -> InputInfo:
+    """The input and its logs with their SHA-256 taken again after reading: evidence must come out unchanged.
+
+    A hive copied out of a disk image is not hashed again: the image is.
+    """
+    if "extracted_from" in info.details:
+        return info
+    details = dict(info.details)
+    if isinstance(logs := details.get("logs"), list):
+        details["logs"] = [_rehashed(log) for log in logs]
+    after = sha256_file(Path(info.path))
+    return replace(info, details={**details, "sha256_after": after, "unchanged": after == info.sha256})
+
+
+def _rehashed(log: dict[str, object]) -> dict[str, object]:
+    after = sha256_file(Path(str(log["path"])))
+    return {**log, "sha256_after": after, "unchanged": after == log["sha256"]}

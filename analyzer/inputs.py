@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import hashlib
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
+from typing import TYPE_CHECKING
 
+from analyzer.knowledge.scope import Scope, in_scope
 from analyzer.machine import Machine, Mount
-from analyzer.registry import Path, fold
+from analyzer.registry import Path
 from analyzer.sources import Diagnostic, SourceError
-from analyzer.sources.folder import machine_in
+from analyzer.sources.folder import logs_for, machine_in
 from analyzer.sources.hive import DEFAULT_BACKEND, HiveFile
-from analyzer.sources.regfile import Op, RegFile, RegReader
+from analyzer.sources.regfile import Op, OpKind, RegFile, RegReader
+
+if TYPE_CHECKING:
+    from analyzer.sources.logs import LogUse
+    from analyzer.sources.volumes import ImageSpec, Opened
 
 HIVE_PREFIX = {"system": ("HKEY_LOCAL_MACHINE", "SYSTEM"), "software": ("HKEY_LOCAL_MACHINE", "SOFTWARE")}
 
@@ -40,47 +47,109 @@ class Loaded:
     hives: dict[str, HiveFile]
     regs: list[RegFile]
     diagnostics: list[Diagnostic]
+    images: list[Opened] = field(default_factory=list)  # keeps the copies out of disk images alive
 
 
 def sha256_file(path: FsPath) -> str:
     """SHA-256 of a file, read in chunks."""
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
+        while chunk := fh.read(1 << 18):
             digest.update(chunk)
     return digest.hexdigest()
 
 
-def _under(path: Path, prefix: Path) -> bool:
-    n = min(len(path), len(prefix))
-    return all(fold(a) == fold(b) for a, b in zip(path[:n], prefix[:n], strict=True))
-
-
-def _filtered(ops: Iterable[Op], prefix: Path | None) -> Iterator[Op]:
-    """Keep the operations that can change keys at or below ``prefix`` (its ancestors' deletions too)."""
-    return iter(ops) if prefix is None else (op for op in ops if _under(op.path, prefix))
+def kept(ops: Iterable[Op], scope: Scope) -> Iterator[Op]:
+    """The operations on keys in ``scope``; of the others, only the creation of their nearest ancestor in it
+    (setting a value creates its key and the keys above it, and those may matter)."""
+    last: Path | None = None
+    for op in ops:
+        if scope(op.path):
+            last = None
+            yield op
+            continue
+        if op.kind is OpKind.DELETE_KEY:
+            continue
+        above = scope.nearest(op.path)
+        if above and above != last:
+            last = above
+            yield Op(OpKind.CREATE_KEY, above, op.line, column=op.column)
 
 
 def _check_exists(path: FsPath) -> None:
-    if not path.exists():
-        raise SourceError(f"{path}: no such file")
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise SourceError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise SourceError(f"{path}: cannot open: {exc.strerror or exc}") from None
+    if not (stat.S_ISREG(mode) or stat.S_ISBLK(mode)):  # a pipe or a terminal would block the read
+        raise SourceError(f"{path}: not a regular file (a pipe, socket or character device); give hive files, "
+                          ".reg files or a folder")
 
 
-def expand(paths: list[FsPath]) -> tuple[list[FsPath], list[Diagnostic]]:
-    """Replace each folder by the hives of the machine in it (a config folder, or a Windows root above one)."""
-    out: list[FsPath] = []
-    notes: list[Diagnostic] = []
+@dataclass(frozen=True)
+class Item:
+    """One file to read: where it is, and how reports name it (a copy out of a disk image has two names)."""
+
+    path: FsPath
+    display: str
+    image: Opened | None = None
+
+
+@dataclass
+class Expanded:
+    """The files the command-line inputs stand for, with notes and the disk images they came from."""
+
+    items: list[Item] = field(default_factory=list)
+    notes: list[Diagnostic] = field(default_factory=list)
+    images: list[Opened] = field(default_factory=list)
+
+
+def expand(paths: list[FsPath]) -> Expanded:
+    """Replace each folder by the hives of the machine in it (a config folder, or a Windows root above one),
+    and each disk image by the hives of its Windows volume, copied out into a temporary folder."""
+    out = Expanded()
     for path in paths:
+        spec = None if path.is_dir() else _image_spec(path)
+        if spec is not None:
+            from analyzer.sources import volumes
+
+            opened = volumes.open_spec(spec)
+            out.images.append(opened)
+            out.items += [Item(h, opened.display(h), opened) for h in opened.hives]
+            out.notes += [Diagnostic(str(spec), None, "note", "image", note) for note in opened.notes]
+            continue
         if not path.is_dir():
-            out.append(path)
+            out.items.append(Item(path, str(path)))
             continue
         machine = machine_in(path)
         if machine is None:
             raise SourceError(f"{path}: a folder without SYSTEM or SOFTWARE hives (looked in it and in "
                               "Windows/System32/config below it)", str(path))
-        out += machine.hives
-        notes += [Diagnostic(str(path), None, "note", "regback", note) for note in machine.notes]
-    return out, notes
+        out.items += [Item(h, str(h)) for h in machine.hives]
+        out.notes += [Diagnostic(str(path), None, "note", "regback", note) for note in machine.notes]
+    return out
+
+
+_NOT_IMAGES = (b"regf", b"\xff\xfe", b"\xfe\xff", b"\xef\xbb\xbf", b"Windows Registry", b"REGEDIT", b"CREG")
+
+
+def _image_spec(path: FsPath) -> ImageSpec | None:
+    """The disk image (and volume) ``path`` names, if it names one; hives and .reg files are told apart by their
+    first bytes without loading the image code."""
+    if path.is_file():
+        try:
+            with open(path, "rb") as fh:
+                if fh.read(16).startswith(_NOT_IMAGES):
+                    return None
+        except OSError:
+            return None  # an unreadable file is reported when it is read
+    elif path.exists():
+        return None  # a pipe or a device: reported as such when it is read (opening a pipe would block)
+    from analyzer.sources import volumes
+
+    return volumes.parse(str(path))
 
 
 def _is_hive(path: FsPath) -> bool:
@@ -94,40 +163,70 @@ def _is_hive(path: FsPath) -> bool:
     return magic == b"regf"
 
 
-def load(paths: list[FsPath], backend: str = DEFAULT_BACKEND, key_filter: Path | None = None) -> Loaded:
-    """Read every input; hives form the base, ``.reg`` change sets apply on top in command-line order."""
-    paths, notes = expand(paths)
+def _log_info(log: LogUse, display: str) -> dict[str, object]:
+    return {**log.to_json(), "path": display, "sha256": sha256_file(log.path)}
+
+
+def _hive_info(item: Item, hive: HiveFile, backend: str, digest: str) -> InputInfo:
+    """The report's entry for a hive: its digest, dirtiness, control set, and each log with its digest."""
+    shown = item.image.display if item.image else str
+    details: dict[str, object] = {"backend": backend, "dirty": hive.file_header.dirty,
+                                  "logs_applied": any(log.applied for log in hive.logs),
+                                  "logs": [_log_info(log, shown(log.path)) for log in hive.logs]}
+    if hive.kind == "system":
+        details.update(control_set=hive.control_set, control_set_source=hive.control_set_source)
+    if item.image:
+        details.update(extracted_from=str(item.image.spec_of_volume))
+    return InputInfo(item.display, f"{hive.kind}-hive", digest, details)
+
+
+def load(paths: list[FsPath], backend: str = DEFAULT_BACKEND, wanted: Scope | None = in_scope,
+         logs: bool = True, check_all: bool = True) -> Loaded:
+    """Read every input; hives form the base, ``.reg`` change sets apply on top in command-line order.
+
+    Of the change sets, only operations on keys ``wanted`` accepts are kept (by default the areas the rules
+    read; None keeps all): the reader skips the rest unparsed where it can, and with ``check_all`` false it
+    does not even check those lines.  A dirty hive is read with the transaction logs beside it replayed in
+    memory, unless ``logs`` is false.
+    """
+    expanded = expand(paths)
     hives: dict[str, HiveFile] = {}
-    reg_paths: list[FsPath] = []
-    infos: dict[str, InputInfo] = {}
-    for path in paths:
-        _check_exists(path)
-        if not _is_hive(path):
-            reg_paths.append(path)
+    reg_items: list[Item] = []
+    infos: list[InputInfo] = [image_info(opened) for opened in expanded.images]
+    for item in expanded.items:
+        _check_exists(item.path)
+        if not _is_hive(item.path):
+            reg_items.append(item)
             continue
-        hive = HiveFile(path, backend, str(path))
+        digest = sha256_file(item.path)  # before reading: the report shows it again after
+        found = logs_for(item.path)
+        hive = HiveFile(item.path, backend, item.display, logs=found if logs else None,
+                        log_names=item.image.display if item.image else str)
         if hive.kind in hives:
-            raise SourceError(f"{path}: a second {hive.kind.upper()} hive ({hives[hive.kind].display} is the "
-                              "first); give one SYSTEM and one SOFTWARE hive per machine")
+            raise SourceError(f"{item.display}: a second {hive.kind.upper()} hive ({hives[hive.kind].display} is "
+                              "the first); give one SYSTEM and one SOFTWARE hive per machine")
         hives[hive.kind] = hive
-        details: dict[str, object] = {"backend": backend, "dirty": hive.header.dirty}
-        if hive.kind == "system":
-            details.update(control_set=hive.control_set, control_set_source=hive.control_set_source)
-        infos[str(path)] = InputInfo(str(path), f"{hive.kind}-hive", sha256_file(path), details)
+        infos.append(_hive_info(item, hive, backend, digest))
     system = hives.get("system")
     machine = Machine([Mount(HIVE_PREFIX[k], h) for k, h in sorted(hives.items())],
                       system.control_set if system else None)
     regs: list[RegFile] = []
-    for path in reg_paths:
-        reader = RegReader(path, str(path))
-        if key_filter is None:
-            ops = list(reader)
-            machine.apply(ops, reader.display)
-        else:
-            ops = []
-            machine.apply(_filtered(reader, key_filter), reader.display)
+    for item in reg_items:
+        path = item.path
+        reader = RegReader(path, item.display, wanted, check_all)
+        ops = list(reader if wanted is None else kept(reader, wanted))
+        machine.apply(ops, reader.display)
         regs.append(RegFile(reader.display, reader.encoding, reader.version, ops, reader.diagnostics))
-        infos[str(path)] = InputInfo(str(path), "reg", sha256_file(path),
-                                     {"encoding": reader.encoding, "format": reader.version})
-    diagnostics = notes + [d for h in hives.values() for d in h.diagnostics] + [d for r in regs for d in r.diagnostics]
-    return Loaded(machine, [infos[str(p)] for p in paths], hives, regs, diagnostics)
+        infos.append(InputInfo(item.display, "reg", sha256_file(path),
+                               {"encoding": reader.encoding, "format": reader.version}))
+    diagnostics = (expanded.notes + [d for h in hives.values() for d in h.diagnostics]
+                   + [d for r in regs for d in r.diagnostics])
+    return Loaded(machine, infos, hives, regs, diagnostics, expanded.images)
+
+
+def image_info(opened: Opened) -> InputInfo:
+    """The report's entry for a disk image: its digest, and the volume read."""
+    volume = opened.volume
+    return InputInfo(str(opened.spec.image), "disk-image", sha256_file(opened.spec.image),
+                     {"volume": volume.label, "snapshot": volume.snapshot.label if volume.snapshot else None,
+                      "config": volume.config})

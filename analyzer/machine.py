@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from analyzer.registry import Origin, Path, Value, fold
@@ -28,6 +29,9 @@ class Base(Protocol):
 
     def value(self, path: Path, name: str) -> Value | None:
         """One value of a key by case-insensitive name, or None."""
+
+    def last_write(self, path: Path) -> datetime | None:
+        """The last-write time of the key at ``path`` (UTC), or None."""
 
 
 @dataclass
@@ -216,6 +220,13 @@ class Machine:
         """The hive file that holds ``path``, if one is mounted there."""
         found = self._base(self.resolve(path))
         return found[0].display if found else None
+
+    def last_write(self, path: Path) -> datetime | None:
+        """The last-write time the hive records for the key at ``path``, unless a change set created the key."""
+        _, node, _, found = self._layers(path)
+        if found is None or (node is not None and node.exists and node.origin is not None):
+            return None
+        return found[0].last_write(found[1])
 
     def key_origin(self, path: Path) -> Origin | None:
         """Where the key was last created by a change set, if one created it."""

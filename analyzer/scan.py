@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 from analyzer.sources.folder import MachineSource
+
+if TYPE_CHECKING:
+    from analyzer.profiles import Profile
 
 
 @dataclass(frozen=True)
@@ -32,14 +37,23 @@ class Row:
         return {"schema": "regtls.scan/1", **asdict(self)}
 
 
-def judge(source: MachineSource, profile: str, backend: str) -> Row:
-    """Judge one machine; any failure becomes the row's ``error`` (this runs in a worker process)."""
-    from analyzer.engine import check as run_check
+@functools.cache
+def _profile(name: str) -> Profile:
+    """The profile, loaded once per process (a worker judges many machines with it)."""
     from analyzer.engine import choose_profile
 
+    return choose_profile(name)
+
+
+def judge(source: MachineSource, profile: str, backend: str, logs: bool = True) -> Row:
+    """Judge one machine; any failure becomes the row's ``error`` (this runs in a worker process)."""
+    from analyzer.engine import check as run_check
+
     inputs = [str(p) for p in source.hives]
+    if source.problem is not None:
+        return Row(source.name, inputs, error=source.problem)
     try:
-        report = run_check(list(source.hives), choose_profile(profile), backend)
+        report = run_check(list(source.hives), _profile(profile), backend, logs)
     except Exception as exc:
         message = " ".join(str(exc).split()) or type(exc).__name__
         return Row(source.name, inputs, error=message)
@@ -49,17 +63,17 @@ def judge(source: MachineSource, profile: str, backend: str) -> Row:
                system.control_set if system else None, report.verdict, failing, report.counts)
 
 
-def scan(sources: list[MachineSource], profile: str, backend: str, jobs: int,
+def scan(sources: list[MachineSource], profile: str, backend: str, jobs: int, logs: bool = True,
          progress: Callable[[Row], None] = lambda row: None) -> list[Row]:
     """Judge every machine (``jobs`` worker processes; 1 = in this process); rows in the order of ``sources``."""
     rows: dict[str, Row] = {}
     if jobs <= 1 or len(sources) <= 1:
         for source in sources:
-            rows[source.name] = row = judge(source, profile, backend)
+            rows[source.name] = row = judge(source, profile, backend, logs)
             progress(row)
     else:
         with ProcessPoolExecutor(max_workers=min(jobs, len(sources))) as pool:
-            futures = {pool.submit(judge, s, profile, backend): s for s in sources}
+            futures = {pool.submit(judge, s, profile, backend, logs): s for s in sources}
             for future in as_completed(futures):
                 source = futures[future]
                 try:

@@ -6,16 +6,30 @@ import gzip
 import importlib.util
 import lzma
 import shutil
+import signal
+import tracemalloc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from hypothesis import settings
+
+from analyzer.sources import SourceError
+from analyzer.sources.hive import HiveFile
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 CORPUS = SHARED / "corpus"
 SAMPLES = REPO / "samples"
 VECTORS = SHARED / "knowledge" / "regedit-conformance" / "regedit-vectors.json"
+
+# the property tests draw the same examples on every run (CI stays reproducible); to explore with fresh ones:
+# python -m pytest tests/test_properties.py --hypothesis-profile=explore
+settings.register_profile("ci", derandomize=True, deadline=None)
+settings.register_profile("explore", deadline=None)
+settings.load_profile("ci")
 
 
 def need(path: Path, what: str) -> Path:
@@ -44,3 +58,53 @@ def hive_builder() -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def build_hive(tmp_path: Path, kind: str, text: str) -> Path:
+    """A hive built by hivexregedit from ``.reg`` text (skips when hivex is not installed)."""
+    if shutil.which("hivexregedit") is None:
+        pytest.skip("hivexregedit (Debian package libwin-hivex-perl) is not installed")
+    source = tmp_path / f"{kind}.reg"
+    source.write_text("Windows Registry Editor Version 5.00\n\n" + text, encoding="utf-8")
+    out = tmp_path / kind
+    hive_builder().build_hive(kind, source, out)
+    return out
+
+
+def walk_hive(path: Path, backend: str, any_kind: bool = False) -> tuple[int, int, list[str], list[str]] | str:
+    """Every key and value of a hive, as ``dump`` reads them: (keys, values, errors, warning codes), or the
+    one-line refusal (both without the file name)."""
+    try:
+        hive = HiveFile(path, backend, any_kind=any_kind)
+    except SourceError as exc:
+        return str(exc).removeprefix(f"{path}: ")
+    keys, values, errors = 0, 0, []
+    stack: list[tuple[str, ...]] = [()]
+    while stack:
+        key = stack.pop()
+        keys += 1
+        try:
+            values += len(hive.values(key))
+            stack.extend((*key, name) for name in sorted(hive.subkey_names(key), reverse=True))
+        except SourceError as exc:
+            errors.append(str(exc).removeprefix(f"{path}: "))
+    return keys, values, errors, sorted({d.code for d in hive.diagnostics})
+
+
+@contextmanager
+def bounded(seconds: int = 10, megabytes: int = 32) -> Iterator[None]:
+    """Fail when the block runs longer than ``seconds`` or its Python allocations peak above ``megabytes``."""
+    def expired(signum: int, frame: object) -> None:
+        raise TimeoutError(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(seconds)
+    tracemalloc.start()
+    try:
+        yield
+        peak = tracemalloc.get_traced_memory()[1]
+        assert peak < megabytes << 20, f"peak allocation {peak >> 20} MiB"
+    finally:
+        tracemalloc.stop()
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)

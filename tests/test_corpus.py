@@ -1,4 +1,5 @@
-"""Sweep over the shared corpus: every file parses or fails cleanly; both backends agree on real SYSTEM hives."""
+"""Sweep over the shared corpus: every file gives its documented outcome through check and dump with both backends;
+both backends agree on real SYSTEM hives; the edge-case hives read as the table says, key by key."""
 
 from __future__ import annotations
 
@@ -8,14 +9,16 @@ import json
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from analyzer.cli import app
 from analyzer.engine import choose_profile, run
 from analyzer.inputs import load
 from analyzer.report.check import as_dict
 from analyzer.sources import SourceError
 from analyzer.sources.hive import BACKENDS, HiveFile
 from analyzer.sources.regfile import read_reg
-from tests.conftest import CORPUS, corpus_file
+from tests.conftest import CORPUS, corpus_file, walk_hive
 
 pytestmark = pytest.mark.skipif(not CORPUS.exists(), reason=f"corpus not found at {CORPUS} (provided in CI)")
 
@@ -58,21 +61,187 @@ def test_every_corpus_reg_file_parses(name: str) -> None:
     assert errors == REG_ERRORS.get(name, [])
 
 
-def _outcome(path: Path, backend: str) -> str:
-    try:
-        loaded = load([path], backend)
-    except SourceError as exc:
-        assert str(exc).startswith(f"{path}: ") and "\n" not in str(exc)
-        return "error"
-    report = run(loaded, choose_profile("azure-backup"))
-    return f"{loaded.inputs[0].kind} {report.verdict}"
+def other(header: str, keys: str) -> tuple[str, str]:
+    """The refusal of a hive that is neither SYSTEM nor SOFTWARE."""
+    return "error", f"a registry hive, but not SYSTEM or SOFTWARE (header name {header!r}, top-level keys: {keys})"
 
 
+LOG = ("error", "a transaction log (file type 6), not a primary hive: give the hive file itself")
+OLD_LOG = ("error", "a transaction log (file type 1), not a primary hive: give the hive file itself")
+MANY = "sktop\\regtest\\1\\ManySubkeysHive", "key_with_many_subkeys"
+SAM = other("\\SystemRoot\\System32\\Config\\SAM", "SAM")
+# corpus file -> what check and dump say, with either backend: ("error", the one line after the file name) or
+# (the kind of input, the codes of the warnings reading it gave)
+HIVE_OUTCOMES: dict[str, tuple[str, str | tuple[str, ...]]] = {
+    "hives/EZ-Registry/NotAHive": ("error", "binary data, not a .reg file"),  # a PE file: no 'regf', so not a hive
+    "hives/EZ-Registry/SAMBadHBinHeader": SAM,
+    "hives/EZ-Registry/SAM_DUPENAME": other("rsonage\\Desktop\\Lambley Reg\\SAM", "SAM"),
+    "hives/EZ-Registry/SAM_RootValue": other("\\??\\D:\\temp\\re\\temp\\SAM", "SAM"),
+    "hives/EZ-Registry/SAM_hasBigEndianDWord": SAM,
+    "hives/EZ-Registry/SECURITY": other("emRoot\\System32\\Config\\SECURITY", "Cache, Policy, RXACT"),
+    "hives/EZ-Registry/SECURITYNoRoot": other("", "Internet Explorer, Software"),
+    "hives/EZ-Registry/system.LOG1": ("error", "empty file, not a .reg file"),
+    "hives/EZ-Registry/system.LOG2": ("error", "empty file, not a .reg file"),
+    "hives/dfwinreg/NTUSER.DAT.LOG": LOG,
+    "hives/dfwinreg/SAM": SAM,
+    "hives/dfwinreg/SYSTEM.DAT": ("error", "a Windows 9x/Me registry file (CREG); regtls reads NT hives (regf)"),
+    "hives/dissect.regf/SYSTEM.gz": ("system-hive", ()),
+    "hives/libregf/file_header.1": ("error", "a registry hive base block without a hive bin after it (the file is "
+                                    "truncated or damaged)"),
+    "hives/libregf/hive_bins_list.1": other("", "none"),
+    "hives/python-registry/REORGANIZED_VALUES_TESTS": other(":\\test\\REORGANIZED_VALUES_TESTS",
+                                                            "ASCII_KEY_NAME0, UNICODE_JUMBLE_{H~░ô«}"),
+    "hives/python-registry/UNICODE_TESTS": other("", "ASCII_KEY_NAME0, UNICODE_JUMBLE_{H~░ô«}"),
+    "hives/python-registry/issue22.hive": other("", "none"),
+    "hives/python-registry/new_log_1__SYSTEM.LOG1": LOG,
+    "hives/python-registry/new_log_1__SYSTEM.LOG2": LOG,
+    "hives/python-registry/new_log_2__SYSTEM.LOG1": LOG,
+    "hives/python-registry/new_log_2__SYSTEM.LOG2": LOG,
+    "hives/regipy/BCD": other("kVolume1\\EFI\\Microsoft\\Boot\\BCD", "Description, Objects"),
+    "hives/regipy/NTUSER.DAT": other("?\\C:\\Users\\vibranium\\ntuser.dat",
+                                     "AppEvents, Console, Control Panel, EUDC, Environment, Identities"),
+    "hives/regipy/SAM": SAM,
+    "hives/regipy/SECURITY": other("emRoot\\System32\\Config\\SECURITY", "Cache, Policy, RXACT"),
+    "hives/regipy/SYSTEM.xz": ("system-hive", ()),
+    "hives/regipy/SYSTEM_B.LOG1.xz": LOG,
+    "hives/regipy/SYSTEM_B.LOG2.xz": LOG,
+    "hives/regipy/SYSTEM_B.xz": ("system-hive", ("dirty-hive",)),
+    "hives/regipy/SYSTEM_WIN_10_1709.xz": ("system-hive", ("dirty-hive",)),
+    "hives/regipy/SYSTEM_older_revision.xz": ("system-hive", ()),
+    "hives/regipy/corrupted_system_hive.xz": ("system-hive", ()),  # its damage is met below the root: see below
+    "hives/regipy/ntuser_software_partial.xz": ("software-hive", ()),
+    "hives/regipy/transactions_NTUSER.DAT.xz": other("\\??\\C:\\Users\\tony\\ntuser.dat", "AppEvents, Console, "
+                                                     "Control Panel, EUDC, Environment, Keyboard Layout"),
+    "hives/regipy/transactions_ntuser.dat.log1.xz": LOG,
+    "hives/regipy/transactions_ntuser.dat.log2": LOG,
+    "hives/yarp/BadBaseBlockHive__BadBaseBlockHive": other("Users\\11\\Desktop\\1\\OldDirtyHive", MANY[1]),
+    "hives/yarp/BadBaseBlockHive__BadBaseBlockHive.LOG1": OLD_LOG,
+    "hives/yarp/BadListHive": other("\\??\\I:\\BadSubkeyHive", "1, 2, 3, 4"),
+    "hives/yarp/BadLogHive3__BadLogHive": other("ers\\user\\Desktop\\1\\NewDirtyHive", "Key1, Key2"),
+    "hives/yarp/BadLogHive3__BadLogHive.LOG1": LOG,
+    "hives/yarp/BadLogHive3__BadLogHive.LOG2": LOG,
+    "hives/yarp/BadSubkeyHive": other("\\??\\I:\\BadSubkeyHive", "1, 2, 3, 4"),
+    "hives/yarp/BigDataHive": other("BUH\\Desktop\\regtest\\BigDataHive", "key_with_bigdata"),
+    "hives/yarp/BogusKeyNamesHive": other("BUH\\Desktop\\1\\BogusKeyNamesHive", "testnew\\r\\nne, testnu\\x00l"),
+    "hives/yarp/CompHive": other("rs\\BUH\\Desktop\\regtest\\CompHive", "\\x9f, Ÿ"),
+    "hives/yarp/DeletedTreeHive": other("s\\BUH\\Desktop\\1\\DeletedTreeHive", "1"),
+    "hives/yarp/DupNameHive": other("sers\\User\\Desktop\\1\\DupNameHive", "ccc"),
+    "hives/yarp/EffectiveSizeHive": other(*MANY),
+    "hives/yarp/EmptyHive": other("s\\BUH\\Desktop\\regtest\\EmptyHive", "none"),
+    "hives/yarp/ExtendedASCIIHive": other("sktop\\regtest\\ExtendedASCIIHive", "ëigenaardig"),
+    "hives/yarp/GarbageHive": other("s\\BUH\\Desktop\\regtest\\EmptyHive", "none"),
+    "hives/yarp/HealedHive": other("\\Users\\BUH\\Desktop\\1\\HealedHive", "aaaa, bbbb, dddd"),
+    "hives/yarp/InvalidParentHive": other(*MANY),
+    "hives/yarp/ManySubkeysHive": other(*MANY),
+    "hives/yarp/MultiSzHive": other("Users\\BUH\\Desktop\\1\\MultiSzHive", "key"),
+    # read with the .LOG1/.LOG2 beside it replayed: the keys of yarp's RecoveredHive_Windows10
+    "hives/yarp/NewDirtyHive1__NewDirtyHive": other("ers\\user\\Desktop\\1\\NewDirtyHive", "Key3"),
+    "hives/yarp/NewDirtyHive1__NewDirtyHive.LOG1": LOG,
+    "hives/yarp/NewDirtyHive1__NewDirtyHive.LOG2": LOG,
+    "hives/yarp/NewDirtyHive1__RecoveredHive_Windows10": other("ers\\user\\Desktop\\1\\NewDirtyHive", "Key3"),
+    "hives/yarp/NewFlagsHive": other("sers\\Айван\\Desktop\\NewFlagsHive", "1"),
+    "hives/yarp/OffHive": other("s\\BUH\\Desktop\\regtest\\EmptyHive", "none"),
+    "hives/yarp/OldDirtyHive__OldDirtyHive": other("Users\\11\\Desktop\\1\\OldDirtyHive", MANY[1]),
+    "hives/yarp/OldDirtyHive__OldDirtyHive.LOG1": OLD_LOG,
+    "hives/yarp/OldDirtyHive__RecoveredHive_Windows7": other("1\\Desktop\\1 - Copy\\OldDirtyHive", MANY[1]),
+    "hives/yarp/SlackHive": other(*MANY),
+    "hives/yarp/StringValuesHive": other("\\BUH\\Desktop\\1\\StringValuesHive", "key"),
+    "hives/yarp/System_Delta": ("system-hive", ("control-set",)),
+    "hives/yarp/TruncatedDirtyHive": other(*MANY),
+    "hives/yarp/TruncatedHive": other(*MANY),
+    "hives/yarp/TruncatedHiveBin": ("error", "binary data, not a .reg file"),  # an hbin without a base block
+    "hives/yarp/TruncatedNameHive": ("error", "cannot list the subkeys of the root key: key record at 0x1b0 is cut "
+                                     "short (its name runs past its cell)"),
+    "hives/yarp/UnicodeHive": other("Users\\BUH\\Desktop\\1\\UnicodeHive", "Привет"),
+    "hives/yarp/UpcaseHive": other("Users\\User\\Desktop\\u\\UpcaseHive", "SS3, ss1, ß2"),
+    "hives/yarp/WrongOrderHive": other("rs\\BUH\\Desktop\\1\\WrongOrderHive", "1, 2"),
+}
+SECURITY_PROVIDERS = "HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders"
+# where dump --key SECURITY_PROVIDERS meets damage on the way down (check decides what it can around it)
+DUMP_ERRORS = {"hives/regipy/corrupted_system_hive.xz": "cannot list the subkeys of ControlSet001\\Control: cell at "
+                                                        "0x25078 has a bad size (0)"}
+RUNNER = CliRunner()
+
+
+def _cli(*args: str) -> tuple[int, str, str]:
+    """Run the command line in this process: (exit code, stdout, stderr); any exception but an exit fails."""
+    result = RUNNER.invoke(app, list(args))
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_every_corpus_hive_has_a_documented_outcome() -> None:
+    assert sorted(HIVE_OUTCOMES) == sorted(HIVE_FILES)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("name", HIVE_FILES)
-def test_every_corpus_hive_is_read_or_cleanly_refused(tmp_path: Path, name: str) -> None:
+def test_every_corpus_hive_through_check_and_dump(tmp_path: Path, name: str, backend: str) -> None:
     path = corpus_file(tmp_path, name)
-    outcomes = {backend: _outcome(path, backend) for backend in BACKENDS}
-    assert all(o == "error" or o.split()[0] in ("system-hive", "software-hive") for o in outcomes.values())
+    kind, detail = HIVE_OUTCOMES[name]
+    check = _cli("check", str(path), "--format", "json", "--backend", backend)
+    dump = _cli("dump", str(path), "--key", SECURITY_PROVIDERS, "--backend", backend)
+    if kind == "error":
+        assert check == dump == (2, "", f"regtls: error: {path}: {detail}\n")
+        return
+    loaded = load([path], backend)
+    assert (loaded.inputs[0].kind, tuple(sorted({d.code for d in loaded.diagnostics}))) == (kind, detail)
+    code, out, _ = check
+    report = json.loads(out)
+    assert code == (1 if report["summary"]["verdict"] == "fail" else 0)
+    assert [i["kind"] for i in report["inputs"]] == [kind]
+    if name in DUMP_ERRORS:
+        assert dump == (2, "", f"regtls: error: {path}: {DUMP_ERRORS[name]}\n")
+    else:
+        assert dump[0] == 0 and json.loads(dump[1])["schema"] == "regtls.dump/1"
+
+
+@pytest.mark.parametrize("name", REG_FILES)
+def test_every_corpus_reg_file_through_check_and_dump(name: str) -> None:
+    path = str(CORPUS / name)
+    code, out, err = _cli("check", path, "--format", "json")
+    assert code == (1 if json.loads(out)["summary"]["verdict"] == "fail" else 0) and "Traceback" not in err
+    code, out, _ = _cli("dump", path, "--format", "reg")
+    assert code == 0 and out.startswith("Windows Registry Editor Version 5.00\n")
+
+
+TWO_POINTERS = "is reached through two pointers (a loop or a shared cell)"
+# the edge cases read whatever their kind: (keys, values, errors, warning codes) of a walk over every key and
+# value, the same with both backends, or the one-line refusal
+EDGE_CASES = {
+    "hives/yarp/BadBaseBlockHive__BadBaseBlockHive": (5003, 0, [], ["checksum", "dirty-hive"]),
+    "hives/yarp/BadListHive": (6, 0, [f"cannot list the subkeys of 3: cell at 0x2d0 {TWO_POINTERS}"], []),
+    "hives/yarp/BadSubkeyHive": (6, 0, [f"cannot list the subkeys of 3: cell at 0x470 {TWO_POINTERS}"], []),
+    "hives/yarp/BigDataHive": (2, 2, [], []),
+    "hives/yarp/BogusKeyNamesHive": (3, 0, [], []),
+    "hives/yarp/DupNameHive": (2, 0, [], []),
+    "hives/yarp/InvalidParentHive": (5003, 0, [], []),  # parent pointers are not followed: the lists are
+    "hives/yarp/TruncatedHive": (2, 0, ["cannot list the subkeys of key_with_many_subkeys: cell offset 0xc020 is "
+                                        "past the end of the hive"], ["truncated"]),
+    "hives/yarp/TruncatedDirtyHive": (2, 0, ["cannot list the subkeys of key_with_many_subkeys: cell offset 0xc020 "
+                                             "is past the end of the hive"], ["dirty-hive", "truncated"]),
+    "hives/yarp/TruncatedNameHive": "cannot list the subkeys of the root key: key record at 0x1b0 is cut short (its "
+                                    "name runs past its cell)",
+    "hives/yarp/TruncatedHiveBin": "not a registry hive (no 'regf' signature)",
+    "hives/yarp/WrongOrderHive": (11, 0, [], []),  # lists out of name order are read in full
+    "hives/yarp/GarbageHive": (1, 0, [], ["checksum"]),
+    "hives/yarp/SlackHive": (5003, 0, [], []),
+    "hives/EZ-Registry/NotAHive": "not a registry hive (no 'regf' signature)",
+    "hives/EZ-Registry/SAMBadHBinHeader": (68, 73, [], []),
+    "hives/EZ-Registry/SAM_DUPENAME": (112, 128, [], []),
+    "hives/EZ-Registry/SECURITYNoRoot": (8, 2, [], []),
+    "hives/libregf/file_header.1": "a registry hive base block without a hive bin after it (the file is truncated or "
+                                   "damaged)",
+    "hives/libregf/hive_bins_list.1": (1, 0, ["cannot list the values of the root key: cell offset 0x10a020 is past "
+                                              "the end of the hive"], ["truncated"]),
+    "hives/dfwinreg/SYSTEM.DAT": "not a registry hive (no 'regf' signature)",
+}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("name", sorted(EDGE_CASES))
+def test_edge_case_hives_read_key_by_key(name: str, backend: str) -> None:
+    assert walk_hive(CORPUS / name, backend, any_kind=True) == EDGE_CASES[name]
 
 
 def _walk(hive: HiveFile) -> tuple[int, int, str]:
@@ -113,3 +282,22 @@ def test_backends_agree_on_real_system_hives(tmp_path: Path, name: str) -> None:
             walks.append(("error", str(exc).split(":", 2)[1]))  # which key could not be read
     assert reports[0] == reports[1]
     assert walks[0] == walks[1]
+
+
+KEYS_DUMPED = ("HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL",
+               "HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\.NETFramework", "HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies")
+
+
+@pytest.mark.parametrize("name", REG_FILES)
+def test_dump_key_skips_to_the_key_and_finds_what_a_full_read_finds(name: str) -> None:
+    """``dump --key`` jumps over the lines outside the key unparsed: the keys and values under it must be the
+    ones a full read gives."""
+    path = str(CORPUS / name)
+    code, out, _ = _cli("dump", path)
+    assert code == 0
+    everything = json.loads(out)["keys"]
+    for prefix in KEYS_DUMPED:
+        code, out, _ = _cli("dump", path, "--key", prefix)
+        assert code == 0
+        below = [k for k in everything if (k["path"] + "\\").upper().startswith(prefix.upper() + "\\")]
+        assert json.loads(out)["keys"] == below, prefix

@@ -393,9 +393,20 @@ def test_markdown_check_lists_results_and_inputs() -> None:
     lines = out.splitlines()
     assert lines[:3] == ["# regtls check — profile azure-backup", "", "**Verdict: fail** — 7 errors, 0 warnings, "
                          f"0 notes, 1 undecided; 2 inputs (regtls {__version__})"]
-    assert lines[lines.index("## Inputs") + 2:] == ["| input | kind | SHA-256 |", "|---|---|---|"] + [
-        f"| `{i['path']}` | {i['kind']} | `{i['sha256']}` |" for i in report["inputs"]]
-    rows = lines[lines.index("## Rule results") + 4:lines.index("## Inputs") - 1]
+    integrity = lines[lines.index("## Evidence integrity") + 4:]
+    assert integrity == ["| input | kind | SHA-256 before | SHA-256 after | unchanged |", "|---|---|---|---|---|"] + [
+        f"| `{i['path']}` | {i['kind']} | `{i['sha256']}` | `{i['sha256']}` | yes |" for i in report["inputs"]]
+    machine = lines[lines.index("## Machine") + 2:lines.index("## Settings") - 1]
+    assert machine[2:4] == ["| Windows | Windows Server 2008 R2 SP1 (build 7601) |",
+                            "| product name | Windows Server 2008 R2 Enterprise |"]
+    assert machine[-2:] == ["| profile | azure-backup: Azure Backup: TLS 1.2 for the backup agent |",
+                            f"| tool | regtls {__version__} |"]
+    settings = lines[lines.index("## Settings") + 4:lines.index("## Evidence integrity") - 1]
+    assert [row.split(" | ")[0] for row in settings] == [f"| {markdown.cell(s['id'])}" for s in report["settings"]]
+    written = [e for s in report["settings"] for e in s["evidence"] if e["line"] is None]
+    assert written and all(e["key_last_write"] == "2024-01-01T00:00:00Z" for e in written)
+    assert sum(row.count("(key written 2024-01-01T00:00:00Z)") for row in settings) == len(written)
+    rows = lines[lines.index("## Rule results") + 4:lines.index("## Machine") - 1]
     assert rows == [f"| {markdown.cell(r['rule'] + ' ' + r['name'])} | {r['level']} | {r['status']} | "
                     f"{markdown.cell(r['message'])} |" for r in report["results"]]
     assert "| OS002 kb4019276-installed | error | not-applicable | " in out

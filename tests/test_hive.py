@@ -13,20 +13,9 @@ import pytest
 from analyzer.registry import fold
 from analyzer.sources.hive import BACKENDS, HiveError, HiveFile
 from analyzer.sources.regfile import OpKind, read_reg
-from tests.conftest import SAMPLES, corpus_file, hive_builder
+from tests.conftest import SAMPLES, build_hive, corpus_file
 
 MACHINES = sorted(p.name for p in SAMPLES.iterdir() if (p / "SYSTEM").is_file())
-
-
-def build(tmp_path: Path, kind: str, text: str) -> Path:
-    """A hive built by hivexregedit from ``.reg`` text (skips when hivex is not installed)."""
-    if shutil.which("hivexregedit") is None:
-        pytest.skip("hivexregedit (Debian package libwin-hivex-perl) is not installed")
-    source = tmp_path / f"{kind}.reg"
-    source.write_text("Windows Registry Editor Version 5.00\n\n" + text, encoding="utf-8")
-    out = tmp_path / kind
-    hive_builder().build_hive(kind, source, out)
-    return out
 
 
 @pytest.fixture(params=BACKENDS)
@@ -71,7 +60,7 @@ def test_lookups_are_case_insensitive_and_keep_stored_names(backend: str) -> Non
 
 
 def test_key_absent_value_absent_and_wrong_type_are_distinct(backend: str, tmp_path: Path) -> None:
-    hive_path = build(tmp_path, "SYSTEM", "[HKEY_LOCAL_MACHINE\\SYSTEM\\Select]\n\"Current\"=dword:00000001\n\n"
+    hive_path = build_hive(tmp_path, "SYSTEM", "[HKEY_LOCAL_MACHINE\\SYSTEM\\Select]\n\"Current\"=dword:00000001\n\n"
                       "[HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001\\T]\n\"Sz\"=\"1\"\n"
                       "\"Long\"=hex(4):01,00,00,00,00,00,00,00\n\"Short\"=hex(4):01,00\n\"Empty\"=hex(4):\n"
                       "\"Q\"=hex(b):01,00,00,00,00,00,00,00\n\"Big\"=hex:" + ",".join(["ab"] * 20000) + "\n")
@@ -99,7 +88,7 @@ def test_current_control_set_and_reported_fallbacks(backend: str, tmp_path: Path
     text = "".join(f"[HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet00{n}\\Control]\n\n" for n in (1, 2))
     if select is not None:
         text = "[HKEY_LOCAL_MACHINE\\SYSTEM\\Select]\n" + select + "\n" + text
-    hive = HiveFile(build(tmp_path, "SYSTEM", text), backend)
+    hive = HiveFile(build_hive(tmp_path, "SYSTEM", text), backend)
     assert (hive.control_set, hive.control_set_source) == (control_set, source)
     assert [d.message for d in hive.diagnostics if d.code == "control-set"] == ([warning] if warning else [])
 

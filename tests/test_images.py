@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -10,6 +11,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -447,3 +449,95 @@ def test_the_module_imports_without_dfvfs() -> None:
     code = "import sys; sys.modules['dfvfs'] = None; import analyzer.sources.image as m; print(m.available())"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, "False\n", "")
+
+
+# --- images on the command line: check, scan ------------------------------------------------------
+
+
+def cli(*args: object, tmp: Path, block_dfvfs: bool = False) -> tuple[int, str, str]:
+    """``python -m analyzer ARGS`` with its temporary folder in ``tmp`` (to see that it is cleaned up)."""
+    prelude = "import sys; sys.modules['dfvfs'] = None; " if block_dfvfs else ""
+    code = prelude + "import runpy; runpy.run_module('analyzer', run_name='__main__')"
+    proc = subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True, cwd=REPO,
+                          timeout=300, env={**os.environ, "TMPDIR": str(tmp)})
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def test_check_reads_the_windows_volume_of_an_image(build: Callable[[str], Path], tmp_path: Path) -> None:
+    need_dfvfs()
+    image = build("vhdx")
+    with untouched(image):
+        code, out, err = cli("check", image, "--format", "json", tmp=tmp_path)
+    assert os.listdir(tmp_path) == []  # the copies out of the image are gone
+    direct_code, direct, _ = cli("check", WIN2019, "--format", "json", tmp=tmp_path)
+    report, expected = json.loads(out), json.loads(direct)
+    def judged(r: dict[str, Any]) -> list[tuple[object, ...]]:  # evidence files differ: the copies have image names
+        return [(s["id"], s["state"], s["source"], s["detail"], [e["key"] for e in s["evidence"]])
+                for s in r["settings"]]
+
+    assert (code, judged(report), report["results"], report["summary"]) == (
+        direct_code, judged(expected), expected["results"], expected["summary"])
+    evidence = [e for s in report["settings"] for e in s["evidence"]]
+    assert evidence and all(e["file"].startswith(f"{image}@vhdx:p1:\\Windows\\System32\\config\\")
+                            for e in evidence)
+    config = f"{image}@vhdx:p1:\\Windows\\System32\\config"
+    assert [(i["path"], i["kind"], i["sha256"]) for i in report["inputs"]] == [
+        (str(image), "disk-image", sha256(image)), (f"{config}\\SYSTEM", "system-hive", sha256(WIN2019 / "SYSTEM")),
+        (f"{config}\\SOFTWARE", "software-hive", sha256(WIN2019 / "SOFTWARE"))]
+    disk_info, system = report["inputs"][0], report["inputs"][1]
+    assert (disk_info["volume"], disk_info["snapshot"], disk_info["sha256_after"], disk_info["unchanged"]) == (
+        "vhdx:p1", None, sha256(image), True)
+    assert system["extracted_from"] == f"{image}@vhdx:p1"
+    assert [(log["path"], log["applied"], log["detail"], log["sha256"]) for log in system["logs"]] == [
+        (f"{config}\\{name}", False, "not needed: the hive is clean", hashlib.sha256(LOGS[name]).hexdigest())
+        for name in ("SYSTEM.LOG1", "SYSTEM.log2")]
+    assert "regtls: verdict: pass" in err
+
+
+def test_an_image_with_two_windows_volumes_needs_one_named(build: Callable[[str], Path], tmp_path: Path) -> None:
+    need_dfvfs()
+    image = build("two")
+    with untouched(image):
+        code, out, err = cli("check", image, tmp=tmp_path)
+    assert (code, out, err) == (2, "", f"regtls: error: {image}: 2 Windows volumes ({image}@p1, {image}@p2): give "
+                                       "one of them, or use regtls scan to check each\n")
+    code, out, _ = cli("check", f"{image}@p2", "--format", "json", tmp=tmp_path)
+    assert json.loads(out)["machine"]["os"]["name"] == "Windows 7 SP1"
+    assert json.loads(out)["summary"] == json.loads(cli("check", WIN7, "--format", "json", tmp=tmp_path)[1])["summary"]
+    code, out, err = cli("check", f"{image}@p3", tmp=tmp_path)
+    assert (code, err) == (2, f"regtls: error: {image}: no Windows volume p3 in the image (it has: {image}@p1, "
+                              f"{image}@p2)\n")
+    assert os.listdir(tmp_path) == []
+
+
+def test_scan_has_one_row_per_windows_volume(volumes: dict[str, Path], build: Callable[[str], Path],
+                                             tmp_path: Path) -> None:
+    need_dfvfs()
+    two = build("two")
+    locked = tmp_path / "locked.img"
+    boot = bytearray(volumes["win7"].read_bytes())
+    boot[3:11] = b"-FVE-FS-"
+    (tmp_path / "bitlocker").write_bytes(bytes(boot))
+    disk(locked, "gpt", [volumes["2019"], tmp_path / "bitlocker"])
+    work = tmp_path / "tmp"
+    work.mkdir()
+    with untouched(two), untouched(locked):
+        code, out, err = cli("scan", two, locked, "--format", "jsonl", "--jobs", "2", tmp=work)
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [(r["machine"], r["os"], r["verdict"], r["error"]) for r in rows] == sorted([
+        (f"{locked}@p1", "Windows Server 2019", "pass", None),
+        (f"{locked}@p2", None, "unreadable",
+         f"{locked}: p2 is BitLocker-encrypted (regtls cannot unlock it: decrypt the volume first)"),
+        (f"{two}@p1", "Windows Server 2019", "pass", None), (f"{two}@p2", "Windows 7 SP1", "pass", None)])
+    assert code == 2
+    assert err.splitlines()[-2:] == [
+        f"regtls: error: {locked}@p2: {locked}: p2 is BitLocker-encrypted (regtls cannot unlock it: decrypt the "
+        "volume first)", "regtls: 4 machine(s): 3 pass, 0 fail, 0 undecided, 1 unreadable"]
+    assert os.listdir(work) == []
+
+
+def test_without_the_extra_an_image_input_names_it(build: Callable[[str], Path], tmp_path: Path) -> None:
+    image = build("mbr")
+    code, out, err = cli("check", image, tmp=tmp_path, block_dfvfs=True)
+    assert (code, out, err) == (2, "", f"regtls: error: {image}: reading disk images needs dfvfs; install the "
+                                       "images extra: pip install 'regtls[images]'\n")

@@ -245,3 +245,34 @@ def test_seed_snippets_exactly_as_published(tmp_path: Path) -> None:
             "[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols"
             "\\TLS 1.2\\Client]\n    \"DisabledByDefault\"=dword:00000000\n")
     assert values(tmp_path, seed) == [("Enabled", 4, "01000000", 4), ("DisabledByDefault", 4, "00000000", 7)]
+
+
+@pytest.mark.parametrize(("newlines", "expected"), [
+    (["\r\n"] * 5, []),
+    (["\n"] * 5, []),
+    (["\r\n", "\r\n", "\n", "\r\n", "\r\n"], [(3, None, "warning", "mixed-newlines")]),
+    (["\n", "\n", "\n", "\r", "\n"], [(4, None, "warning", "mixed-newlines")]),
+    (["\r\n", "\r", "\n", "\r", "\r\n"], [(2, None, "warning", "mixed-newlines")]),  # once, where it starts
+])
+@pytest.mark.parametrize("utf16", [False, True])
+def test_mixed_line_endings_are_a_warning_at_the_first_odd_line(
+        tmp_path: Path, newlines: list[str], expected: list[tuple[object, ...]], utf16: bool) -> None:
+    lines = ["Windows Registry Editor Version 5.00", "", K.strip(), '"A"=dword:00000001', '"B"="x"']
+    text = "".join(line + end for line, end in zip(lines, newlines, strict=True))
+    data = ("\ufeff" + text).encode("utf-16-le") if utf16 else text.encode()
+    ops, diagnostics = parse(tmp_path, data)
+    assert diagnostics == expected
+    assert [(op[2], op[5]) for op in ops if op[0] == "set"] == [("A", 4), ("B", 5)]
+
+
+def test_mixed_encodings_are_a_warning_at_the_first_line_that_differs(tmp_path: Path) -> None:
+    utf8, ansi = '"A"="café"\n'.encode(), '"B"="café"\n'.encode("cp1252")
+    _, diagnostics = parse(tmp_path, (H4 + K).encode() + utf8 + ansi + utf8)
+    assert diagnostics == [(1, None, "note", "utf8-text"), (5, None, "warning", "mixed-encoding")]
+    _, diagnostics = parse(tmp_path, (H4 + K).encode() + ansi + ansi + utf8)
+    assert diagnostics == [(1, None, "note", "utf8-text"), (6, None, "warning", "mixed-encoding")]
+    _, diagnostics = parse(tmp_path, (H4 + K).encode() + ansi + ansi)
+    assert diagnostics == []
+    path = tmp_path / "t.reg"
+    path.write_bytes((H4 + K).encode() + utf8 + ansi)
+    assert read_reg(path).encoding == "mixed-utf8-cp1252"

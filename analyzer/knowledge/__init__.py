@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 from analyzer.machine import Machine
 from analyzer.registry import REG_DWORD, Path, Value, dword, join_path, type_name
@@ -21,12 +22,15 @@ class Evidence:
     key: str
     value: str | None
     control_set: str | None = None
+    last_write: datetime | None = None
 
     def to_json(self) -> dict[str, object]:
         """The report's evidence/location object."""
         out: dict[str, object] = {"file": self.file, "line": self.line, "key": self.key, "value": self.value}
         if self.control_set:
             out["control_set"] = self.control_set
+        if self.last_write is not None:
+            out["key_last_write"] = iso(self.last_write)
         return out
 
     def where(self) -> str:
@@ -34,10 +38,17 @@ class Evidence:
         return f"{self.file}:{self.line}" if self.line is not None else self.file
 
 
+def iso(moment: datetime) -> str:
+    """A UTC time as ISO 8601 with a ``Z`` (microseconds kept: FILETIME has 100 ns steps)."""
+    return moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat() + "Z"
+
+
 def evidence(machine: Machine, path: Path, value: Value) -> Evidence:
-    """Evidence for a value found at ``path`` (the path shown with CurrentControlSet resolved)."""
+    """Evidence for a value found at ``path`` (the path shown with CurrentControlSet resolved); a value read
+    from a hive carries its key's last-write time."""
+    written = machine.last_write(path) if value.origin.line is None else None
     return Evidence(value.origin.file, value.origin.line, join_path(machine.resolve(path)), value.name,
-                    value.origin.control_set)
+                    value.origin.control_set, written)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from analyzer.knowledge import HKLM_SOFTWARE, Evidence, Setting
+from analyzer.knowledge import HKLM_SOFTWARE, Evidence, Setting, evidence
 from analyzer.machine import Machine
 from analyzer.registry import REG_DWORD, Path, dword, join_path
 
@@ -33,11 +33,11 @@ def kb_setting(machine: Machine, kb: str) -> Setting:
         key = (*PACKAGES, name)
         value = machine.value(key, "CurrentState")
         state = dword(value.data) if value is not None and value.type_num == REG_DWORD else None
-        origin = value.origin if value is not None else None
-        states.append((name, state, Evidence(origin.file if origin else "", origin.line if origin else None,
-                                             join_path(key), "CurrentState")))
+        proof = evidence(machine, key, value) if value is not None else Evidence(
+            machine.source_of(key) or "", None, join_path(key), "CurrentState", None, machine.last_write(key))
+        states.append((name, state, proof))
     packages = [{"key": name, "current_state": state} for name, state, _ in states]
-    evidence = tuple(e for _, _, e in states)
+    found_in = tuple(e for _, _, e in states)
     if any(state == INSTALLED_STATE for _, state, _ in states):
         status, detail = INSTALLED, f"{kb} package installed (CurrentState=0x70)"
     elif states:
@@ -45,5 +45,5 @@ def kb_setting(machine: Machine, kb: str) -> Setting:
         status, detail = PRESENT, f"{kb} package present but not installed (CurrentState {shown})"
     else:
         status, detail = NOT_FOUND, f"no {kb} package found (a cumulative rollup may still include it)"
-    return Setting(f"update/{kb}", status, "explicit", detail, evidence,
+    return Setting(f"update/{kb}", status, "explicit", detail, found_in,
                    {"packages": packages, "limits": LIMITS})

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from rich.table import Table
 
 from analyzer.machine import Machine
-from analyzer.registry import REG_BINARY, REG_DWORD, REG_SZ, Path, Value, join_path, type_name
+from analyzer.registry import REG_BINARY, REG_DWORD, REG_SZ, Path, Value, join_path, printable, type_name
 from analyzer.report import console, to_json
 from analyzer.sources import SourceError
 
@@ -42,8 +42,8 @@ def render_json(machine: Machine, keys: Iterable[Path]) -> str:
 
 
 def quote(text: str) -> str:
-    """A regedit quoted string: backslash and double quote escaped."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A regedit quoted string: backslash, double quote and line breaks escaped (regedit reads ``\\n``, ``\\r``)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\r", "\\r").replace("\n", "\\n") + '"'
 
 
 def _plain_string(value: Value) -> str | None:
@@ -70,8 +70,18 @@ def _hex_lines(prefix: str, data: bytes) -> Iterator[str]:
     yield line
 
 
-def reg_value_lines(value: Value) -> list[str]:
-    """The lines regedit would export for one value."""
+def _unwritable(name: str, breaks: str, utf8: bool) -> bool:
+    """Whether a name cannot stand in a ``.reg`` file: a NUL, one of ``breaks``, or in UTF-8 an unpaired surrogate."""
+    return any(c in name for c in "\0" + breaks) or (utf8 and not name.isprintable() and any(
+        0xD800 <= ord(c) <= 0xDFFF for c in name))
+
+
+def reg_value_lines(value: Value, utf8: bool = True) -> list[str]:
+    """The lines regedit would export for one value, in a UTF-8 (or UTF-16) file; a comment for a name the
+    file cannot hold."""
+    if _unwritable(value.name, "", utf8):
+        return [f"; regtls: value {printable(value.name)!r} not written: its name holds a NUL or an unpaired "
+                "surrogate, which this .reg file cannot hold"]
     name = "@" if value.name == "" else quote(value.name)
     text = _plain_string(value)
     if text is not None:
@@ -82,16 +92,20 @@ def reg_value_lines(value: Value) -> list[str]:
     return list(_hex_lines(f"{name}={kind}:", value.data))
 
 
-def render_reg(machine: Machine, keys: Iterable[Path], newline: str = "\n") -> str:
-    """A ``Windows Registry Editor Version 5.00`` export of the keys."""
+def render_reg(machine: Machine, keys: Iterable[Path], newline: str = "\n", utf8: bool = True) -> str:
+    """A ``Windows Registry Editor Version 5.00`` export of the keys, to be written as UTF-8 (or UTF-16)."""
     lines = ["Windows Registry Editor Version 5.00", ""]
     for path in keys:
+        if any(_unwritable(part, "\r\n", utf8) for part in path):
+            lines += [f"; regtls: key {printable(join_path(path))} not written: its name holds a line break, a NUL "
+                      "or an unpaired surrogate, which a .reg key line cannot hold", ""]
+            continue
         lines.append(f"[{join_path(path)}]")
         values, error = safe_values(machine, path)
         if error:
             lines.append(f"; regtls: values not readable: {error}")
         for value in values:
-            lines.extend(reg_value_lines(value))
+            lines.extend(reg_value_lines(value, utf8))
         lines.append("")
     return newline.join(lines) + newline
 
@@ -110,17 +124,18 @@ def _shown(value: Value, limit: int = 60) -> str:
 
 
 def render_table(machine: Machine, keys: Iterable[Path], width: int = 120, color: bool = False) -> str:
-    """Keys and values as a rich table."""
+    """Keys and values as a rich table; control characters in names and data are shown escaped."""
     out, buf = console(width, color)
     table = Table(show_lines=False)
     for col in ("key", "value", "type", "data", "source"):
         table.add_column(col, overflow="fold")
     for path in keys:
         values, error = safe_values(machine, path)
+        key = printable(join_path(path))
         if not values:
-            table.add_row(join_path(path), "", "", error or "", "")
+            table.add_row(key, "", "", error or "", "")
         for value in values:
-            table.add_row(join_path(path), value.name or "(default)", type_name(value.type_num), _shown(value),
-                          value.origin.describe())
+            table.add_row(key, printable(value.name) or "(default)", type_name(value.type_num),
+                          printable(_shown(value)), printable(value.origin.describe()))
     out.print(table)
     return buf.getvalue()

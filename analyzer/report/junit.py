@@ -50,10 +50,16 @@ def _failure(case: ET.Element, findings: list[Finding]) -> None:
 
 
 def _error(case: ET.Element, diagnostics: list[Diagnostic]) -> None:
-    error = ET.SubElement(case, "error", type=diagnostics[0].code,
-                          message=clean("; ".join(dict.fromkeys(d.message for d in diagnostics))))
-    error.text = clean("\n".join(line for d in diagnostics for line in
-                                 describe(Location(d.file or None, d.line, d.key, None, d.column), d.level, d.message)))
+    """An ``<error>`` when an input could not be read; warnings alone go to the case's ``<system-err>``."""
+    text = clean("\n".join(line for d in diagnostics for line in
+                           describe(Location(d.file or None, d.line, d.key, None, d.column), d.level, d.message)))
+    errors = [d for d in diagnostics if d.level == "error"]
+    if not errors:
+        ET.SubElement(case, "system-err").text = text
+        return
+    error = ET.SubElement(case, "error", type=errors[0].code,
+                          message=clean("; ".join(dict.fromkeys(d.message for d in errors))))
+    error.text = text
 
 
 def _rule_case(suite: ET.Element, classname: str, result: RuleResult, findings: list[Finding]) -> None:

@@ -6,7 +6,9 @@ import re
 from collections import Counter
 
 from analyzer import __version__
-from analyzer.engine import LEVEL_ORDER, Run
+from analyzer.engine import LEVEL_ORDER, Report, Run
+from analyzer.inputs import InputInfo
+from analyzer.knowledge import Setting, iso
 from analyzer.report.sarif import notifications, registry_path
 from analyzer.rules import UNDECIDED, Location, load_catalog
 
@@ -76,12 +78,56 @@ def as_lines(run: Run) -> list[str]:
         out += ["", "## Rule results", ""]
         out += table(["rule", "level", "status", "message"],
                      [[cell(f"{r.rule} {r.name}"), r.level, r.status, cell(r.message)] for r in run.results])
-        out += ["", "## Inputs", ""]
-        out += table(["input", "kind", "SHA-256"], [[code(i.path), i.kind, code(i.sha256)] for i in run.inputs])
+        if run.check is not None:
+            out += case_file(run.check)
+        else:
+            out += ["", "## Inputs", ""]
+            out += table(["input", "kind", "SHA-256"], [[code(i.path), i.kind, code(i.sha256)] for i in run.inputs])
     if problems:
         out += ["", "## Notifications", ""]
         out += [f"- {d.level}: {location(Location(d.file or None, d.line, d.key, None, d.column))}: {cell(d.message)}"
                 for d in problems]
+    return out
+
+
+def _evidence(setting: Setting) -> str:
+    """Each value a setting rests on: where it is, and its key's last-write time when a hive holds it."""
+    parts = []
+    for ev in setting.evidence:
+        name = ev.key + ("\\" + ev.value if ev.value is not None else "")
+        written = f" (key written {iso(ev.last_write)})" if ev.last_write is not None else ""
+        parts.append(f"{code(ev.where())} {code(name)}{written}")
+    return "<br>".join(parts) or "no value set"
+
+
+def _integrity(info: InputInfo) -> list[str]:
+    """The input's SHA-256 before and after reading, and whether they match."""
+    after = info.details.get("sha256_after")
+    unchanged = info.details.get("unchanged")
+    same = "not checked" if unchanged is None else "yes" if unchanged else "**NO**"
+    return [code(info.path), info.kind, code(info.sha256), code(str(after)) if after else "", same]
+
+
+def case_file(report: Report) -> list[str]:
+    """The sections an examiner files: the machine, every setting with its evidence, the inputs' integrity."""
+    os = report.state.os
+    system = report.loaded.hives.get("system")
+    out = ["", "## Machine", ""]
+    out += table(["property", "value"], [
+        ["Windows", cell(f"{os.name} (build {os.build})" if os else "not identified")],
+        ["product name", cell(os.product_name or "") if os else ""],
+        ["architecture", cell(report.state.architecture or "not known")],
+        ["control set", cell(f"{system.control_set} (from {system.control_set_source})" if system
+                             else "no SYSTEM hive")],
+        ["profile", cell(f"{report.profile.name}: {report.profile.title}")],
+        ["tool", f"regtls {__version__}"]])
+    out += ["", "## Settings", ""]
+    out += table(["setting", "state", "source", "detail", "evidence"],
+                 [[cell(s.id), cell(s.state), cell(s.source), cell(s.detail), _evidence(s)] for s in report.settings])
+    out += ["", "## Evidence integrity", "",
+            "SHA-256 of each input before and after regtls read it; regtls opens inputs read-only.", ""]
+    out += table(["input", "kind", "SHA-256 before", "SHA-256 after", "unchanged"],
+                 [_integrity(info) for info in report.loaded.inputs])
     return out
 
 

@@ -50,11 +50,12 @@ def artifact_location(path: str, cwd: Path, index: int | None = None) -> dict[st
 
 
 def notifications(run: Run) -> list[Diagnostic]:
-    """Unreadable inputs, then error-level reader diagnostics that no finding reports (shown by every CI format)."""
+    """Unreadable inputs, then the reader diagnostics that no finding reports: errors, and warnings about a whole
+    input (a dirty hive read without its logs, a truncated hive...). Every CI format shows them."""
     reported = {(f.location.file, f.location.line, f.location.column, f.message) for f in run.findings
                 if f.location is not None}
-    unreported = [d for d in run.diagnostics
-                  if d.level == "error" and (d.file, d.line, d.column, d.message) not in reported]
+    unreported = [d for d in run.diagnostics if (d.level == "error" or (d.level == "warning" and d.line is None))
+                  and (d.file, d.line, d.column, d.message) not in reported]
     return list(run.notifications) + sorted(unreported, key=Diagnostic.sort_key)
 
 
@@ -152,7 +153,8 @@ def as_sarif(run: Run, cwd: Path) -> dict[str, object]:
         seen[digest] += 1
         result["partialFingerprints"] = {FINGERPRINT: f"{digest}:{seen[digest]}"}
         results.append(result)
-    notes = [_notification(d, cwd) for d in notifications(run)]
+    problems = notifications(run)
+    notes = [_notification(d, cwd) for d in problems]
     root = cwd.as_uri()
     return {
         "$schema": SCHEMA_URI,
@@ -160,7 +162,8 @@ def as_sarif(run: Run, cwd: Path) -> dict[str, object]:
         "runs": [{
             "tool": {"driver": {"name": "regtls", "version": __version__, "semanticVersion": __version__,
                                 "rules": [rule_descriptor(rule) for rule in catalog]}},
-            "invocations": [{"executionSuccessful": not notes, "toolExecutionNotifications": notes}],
+            "invocations": [{"executionSuccessful": all(d.level != "error" for d in problems),
+                             "toolExecutionNotifications": notes}],
             "originalUriBaseIds": {SRCROOT: {"uri": root if root.endswith("/") else root + "/"}},
             "artifacts": [{"location": artifact_location(info.path, cwd), "hashes": {"sha-256": info.sha256},
                            "properties": {"kind": info.kind}} for info in run.inputs],

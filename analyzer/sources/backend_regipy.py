@@ -8,6 +8,7 @@ here with regipy's ``VALUE_KEY`` structure and the data is read by the shared, e
 from __future__ import annotations
 
 import logging
+import tempfile
 from pathlib import Path as FsPath
 
 from regipy.registry import Cell, NKRecord, RegistryHive
@@ -20,20 +21,20 @@ logging.getLogger("regipy").propagate = False
 
 
 class RegipyBackend:
-    """regipy reads the hive, finds the root key and parses key (nk) and value (vk) records."""
+    """regipy reads the hive and parses key (nk) and value (vk) records."""
 
     name = "regipy"
 
-    def __init__(self, path: FsPath) -> None:
-        self._hive = RegistryHive(str(path))  # type: ignore[no-untyped-call]
+    def __init__(self, path: FsPath, data: bytes | None = None) -> None:
+        if data is None:
+            self._hive = RegistryHive(str(path))  # type: ignore[no-untyped-call]
+        else:  # regipy only opens files: a replayed hive goes through a temporary one, removed at once
+            with tempfile.TemporaryDirectory(prefix="regtls-regipy-") as folder:
+                copy = FsPath(folder) / "hive"
+                copy.write_bytes(data)
+                self._hive = RegistryHive(str(copy))  # type: ignore[no-untyped-call]
         self._stream = self._hive._stream
         self.buffer: bytes = self._stream.getvalue()
-
-    def root_offset(self) -> int:
-        # regipy takes the root key from the first allocated cell of the first hive bin, not from the
-        # base block; its Cell.offset points past the cell's size and signature
-        first = next(self._hive.get_hbin_at_offset().iter_cells(self._stream))  # type: ignore[no-untyped-call]
-        return int(first.offset) - REGF_HEADER_SIZE - 6
 
     def key(self, offset: int) -> RawKey:
         header = NKRecord(Cell(cell_type="nk", offset=REGF_HEADER_SIZE + offset + 6, size=0), self._stream).header  # type: ignore[no-untyped-call]

@@ -12,13 +12,22 @@ import struct
 
 BASE_BLOCK = 4096
 BIG_DATA_SEGMENT = 16344
-NO_CELL = 0xFFFFFFFF
 ROOT_POINTER = 0x24  # the base-block field that holds the root key's offset
+CHECKSUM = 0x1FC  # the base-block field that holds the checksum of the 508 bytes before it
+
 # payload offsets of the fields regtls follows in key (nk) and value (vk) records
 NK_SUBKEY_LIST, NK_VALUE_LIST, VK_DATA = 0x1C, 0x28, 0x08
 # fixed size and position of the name length of each record type
 _RECORDS = {b"nk": (0x4C, 0x48, "key"), b"vk": (0x14, 0x02, "value")}
 _LIST_WIDTH = {b"lf": 8, b"lh": 8, b"li": 4, b"ri": 4}
+
+
+def checksum(block: bytes) -> int:
+    """The base block checksum: XOR of its first 127 little-endian dwords, with 0 and -1 avoided."""
+    xor = 0
+    for (word,) in struct.iter_unpack("<I", block[:CHECKSUM]):
+        xor ^= word
+    return {0: 1, 0xFFFFFFFF: 0xFFFFFFFE}.get(xor, xor)
 
 
 class CellError(ValueError):

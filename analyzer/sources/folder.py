@@ -21,6 +21,7 @@ class MachineSource:
     name: str
     hives: tuple[Path, ...]
     notes: tuple[str, ...] = ()
+    problem: str | None = None  # why the machine cannot be read (an encrypted volume of an image)
 
 
 def _entries(folder: Path) -> dict[str, Path]:
@@ -81,20 +82,42 @@ def machine_in(folder: Path) -> MachineSource | None:
     return config_folder(config) if config is not None else None
 
 
-def discover(paths: Iterable[Path]) -> list[MachineSource]:
-    """Machines for ``regtls scan``: each config folder or Windows root (searched a few levels down), and each
-    group of hive files given directly (hives in the same folder are one machine)."""
+def discover(paths: Iterable[Path], vss: bool = False) -> list[MachineSource]:
+    """Machines for ``regtls scan``: each config folder or Windows root (searched a few levels down), each
+    Windows volume of a disk image (and with ``vss`` each of its shadow copies), and each group of hive
+    files given directly (hives in the same folder are one machine)."""
     found: list[MachineSource] = []
     loose: dict[Path, list[Path]] = {}
     for path in paths:
         if path.is_dir():
             found += _search(path, 0)
+        elif _is_image(path):
+            found += _image_machines(path, vss)
         elif path.exists():
             loose.setdefault(path.parent, []).append(path)
         else:
             raise SourceError(f"{path}: no such file or folder", str(path))
     found += [MachineSource(str(folder), tuple(files)) for folder, files in loose.items()]
     return sorted(found, key=lambda m: m.name)
+
+
+def _is_image(path: Path) -> bool:
+    from analyzer.sources import volumes
+
+    return volumes.parse(str(path)) is not None
+
+
+def _image_machines(path: Path, vss: bool) -> list[MachineSource]:
+    """One machine per Windows volume (and shadow copy); an unreadable image or volume is a machine with a problem."""
+    from analyzer.sources import image, volumes
+
+    try:
+        found, problems = image.survey(path, vss)
+    except SourceError as exc:
+        return [MachineSource(str(path), (path,), problem=str(exc))]
+    machines = [MachineSource(str(spec), (Path(str(spec)),)) for spec in map(volumes.spec_of, found)]
+    return machines + [MachineSource(f"{path}{volumes.SEPARATOR}{problem.split(' ', 1)[0]}", (path,),
+                                     problem=f"{path}: {problem}") for problem in problems]
 
 
 def _search(folder: Path, depth: int) -> list[MachineSource]:

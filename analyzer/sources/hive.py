@@ -8,27 +8,36 @@ case-insensitive lookups, library exceptions turned into :class:`HiveError`.
 
 from __future__ import annotations
 
+import os
 import re
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path as FsPath
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from analyzer.registry import MAX_DEPTH, Origin, Path, Value, dword, fold, printable
 from analyzer.sources import Diagnostic, SourceError
 from analyzer.sources.cells import (
     BASE_BLOCK,
+    CHECKSUM,
     NK_SUBKEY_LIST,
     NK_VALUE_LIST,
     ROOT_POINTER,
     VK_DATA,
     CellError,
     Cells,
+    checksum,
     field,
 )
 
+if TYPE_CHECKING:
+    from analyzer.sources.logs import LogUse
+
 _CONTROL_SET = re.compile(r"^CONTROLSET(\d{3})$")
+_BIN_HEADER = 0x20
+T = TypeVar("T")
 
 
 class HiveError(SourceError):
@@ -46,6 +55,8 @@ class Header:
     file_type: int
     file_name: str
     checksum_ok: bool
+    root: int
+    bins_size: int
 
     @property
     def dirty(self) -> bool:
@@ -59,11 +70,9 @@ def parse_header(block: bytes) -> Header | None:
         return None
     seq1, seq2, _, major, minor, file_type = struct.unpack_from("<IIQIII", block, 4)
     name = block[0x30:0x70].decode("utf-16-le", "replace").split("\0", 1)[0]
-    xor = 0
-    for (word,) in struct.iter_unpack("<I", block[:0x1FC]):
-        xor ^= word
-    xor = {0: 1, 0xFFFFFFFF: 0xFFFFFFFE}.get(xor, xor)
-    return Header(seq1, seq2, major, minor, file_type, name, xor == struct.unpack_from("<I", block, 0x1FC)[0])
+    root, bins_size = struct.unpack_from("<II", block, ROOT_POINTER)
+    return Header(seq1, seq2, major, minor, file_type, name,
+                  checksum(block) == struct.unpack_from("<I", block, CHECKSUM)[0], root, bins_size)
 
 
 def decode_name(raw: bytes, compressed: bool) -> str:
@@ -108,16 +117,13 @@ class RawValue:
 
 
 class Backend(Protocol):
-    """What a hive parser library provides: the root's place and the key and value records.
+    """What a hive parser library provides: the key and value records.
 
     Following the pointers between records (lists, data) is shared code: see :mod:`analyzer.sources.cells`.
     """
 
     name: str
     buffer: bytes
-
-    def root_offset(self) -> int:
-        """The offset of the root key's cell."""
 
     def key(self, offset: int) -> RawKey:
         """The key record in the cell at ``offset`` (its signature already checked)."""
@@ -130,17 +136,27 @@ BACKENDS = ("python-registry", "regipy")
 DEFAULT_BACKEND = "python-registry"
 
 
-def load_backend(name: str, path: FsPath) -> Backend:
-    """Open ``path`` with the named backend (imports the library only when it is used)."""
+def load_backend(name: str, path: FsPath, data: bytes | None = None) -> Backend:
+    """Open ``path`` (or the hive bytes ``data`` replayed from it) with the named backend; the library is
+    imported only when it is used."""
     if name == "python-registry":
         from analyzer.sources.backend_pyregistry import PyRegistryBackend
 
-        return PyRegistryBackend(path)
+        return PyRegistryBackend(path, data)
     if name == "regipy":
         from analyzer.sources.backend_regipy import RegipyBackend
 
-        return RegipyBackend(path)
+        return RegipyBackend(path, data)
     raise SourceError(f"unknown backend {name!r}; choose one of: {', '.join(BACKENDS)}")
+
+
+def _by_name(items: list[T], name: Callable[[T], str], what: str) -> dict[str, T]:
+    """Items by case-insensitive name; two with one name are damage (Windows keeps the names in a key unique)."""
+    out: dict[str, T] = {}
+    for item in items:
+        if out.setdefault(fold(name(item)), item) is not item:
+            raise CellError(f"two {what} are named {printable(name(item))!r}")
+    return out
 
 
 def _show(path: Path) -> str:
@@ -151,27 +167,47 @@ class HiveFile:
     """One SYSTEM or SOFTWARE hive file, read-only, with case-insensitive cached lookups.
 
     With ``any_kind``, a hive of another kind (NTUSER.DAT, SAM...) is read too, as kind ``other``.
+    ``logs`` are the transaction logs found beside the file (None: do not apply them); a dirty hive is read
+    as Windows would load it, with them replayed in memory (``log_names`` names them in messages).
     """
 
     def __init__(self, path: FsPath, backend: str = DEFAULT_BACKEND, display: str | None = None,
-                 any_kind: bool = False) -> None:
+                 any_kind: bool = False, logs: list[FsPath] | None = None,
+                 log_names: Callable[[FsPath], str] = str) -> None:
         self.path = path
         self.display = display or str(path)
         self.diagnostics: list[Diagnostic] = []
         try:
             with open(path, "rb") as fh:
-                block = fh.read(BASE_BLOCK)
+                block, first_bin = fh.read(BASE_BLOCK), fh.read(_BIN_HEADER)
+                size = os.fstat(fh.fileno()).st_size
         except OSError as exc:
             raise SourceError(f"{self.display}: cannot open: {exc.strerror or exc}") from None
         header = parse_header(block)
         if header is None:
             raise HiveError(f"{self.display}: not a registry hive (no 'regf' signature)", self.display)
+        if header.file_type != 0:
+            raise HiveError(f"{self.display}: a transaction log (file type {header.file_type}), not a primary hive: "
+                            "give the hive file itself", self.display)
+        if len(first_bin) < _BIN_HEADER or first_bin[:4] != b"hbin":
+            raise HiveError(f"{self.display}: a registry hive base block without a hive bin after it (the file "
+                            "is truncated or damaged)", self.display)
+        if size < BASE_BLOCK + header.bins_size:
+            self._note("warning", "truncated", f"the file is truncated: it holds {size - BASE_BLOCK} bytes of hive "
+                       f"bins of the {header.bins_size} its base block declares; keys stored past its end are missing")
+        self.logs: list[LogUse] = []  # what was done with each transaction log
+        data = self._replay(path, header, logs, log_names) if header.dirty or not header.checksum_ok else None
+        if logs and data is None and not self.logs:
+            from analyzer.sources.logs import LogUse
+
+            self.logs = [LogUse(p, False, "not needed: the hive is clean") for p in logs]
+        self.file_header = header  # as the file on disk has it (dirty or not)
+        header = parse_header(data[:BASE_BLOCK]) or header if data is not None else header
         self.header = header
         self.backend_name = backend
-        self._backend: Backend = self._guard(lambda: load_backend(backend, path), "cannot parse the hive")
+        self._backend: Backend = self._guard(lambda: load_backend(backend, path, data), "cannot parse the hive")
         self._cells = Cells(self._backend.buffer)
-        root = self._guard(lambda: self._read_key(self._backend.root_offset(), ROOT_POINTER),
-                           "cannot read the root key")
+        root = self._guard(lambda: self._read_key(header.root, ROOT_POINTER), "cannot read the root key")
         self._keys: dict[Path, RawKey | None] = {(): root}
         self._children: dict[Path, dict[str, RawKey]] = {}
         self.kind = self._detect_kind(any_kind)
@@ -179,12 +215,35 @@ class HiveFile:
         self.control_set_source: str | None = None
         if self.kind == "system":
             self._resolve_control_set()
-        if header.dirty:
-            self._note("warning", "dirty-hive", f"the hive is dirty (sequence numbers {header.primary_seq} and "
-                       f"{header.secondary_seq} differ): recent changes may sit in its .LOG1/.LOG2 files, which "
-                       "this version of regtls does not apply")
         if not header.checksum_ok:
             self._note("warning", "checksum", "the base block checksum is wrong")
+
+    def _replay(self, path: FsPath, header: Header, logs: list[FsPath] | None,
+                names: Callable[[FsPath], str]) -> bytes | None:
+        """The hive bytes with ``logs`` replayed (None when none applies), and a note of what was done."""
+        state = (f"the hive is dirty (sequence numbers {header.primary_seq} and {header.secondary_seq} differ)"
+                 if header.dirty else "the hive's base block checksum is wrong")
+        if not header.dirty and not logs:  # a wrong checksum alone: the "checksum" warning says it
+            return None
+        if logs is None:
+            self._note("warning", "dirty-hive", f"{state}: read as it is (--no-logs); recent changes that sit in "
+                       "its transaction logs are missing")
+            return None
+        if not logs:
+            self._note("warning", "dirty-hive", f"{state} and no .LOG1/.LOG2/.LOG file is beside it: recent "
+                       "changes that sit in its transaction logs are missing")
+            return None
+        from analyzer.sources.logs import Recovery, recover
+
+        recovery: Recovery = self._guard(lambda: recover(path, logs), "cannot replay the transaction logs")
+        self.logs = recovery.logs
+        done = "; ".join(f"{names(u.path)}: {u.detail}" for u in recovery.logs)
+        if not recovery.applied:
+            self._note("warning", "dirty-hive", f"{state} and none of its transaction logs applies ({done}): "
+                       "recent changes may be missing")
+            return None
+        self._note("note", "logs-applied", f"{state}: read with its transaction logs replayed in memory ({done})")
+        return recovery.data
 
     def _note(self, level: Any, code: str, message: str) -> None:
         self.diagnostics.append(Diagnostic(self.display, None, level, code, message))
@@ -242,18 +301,22 @@ class HiveFile:
             raw = self._key(path)
             if raw is None or not raw.subkey_count:
                 return {}
-            kids = self._guard(lambda: [self._read_key(*entry) for entry in self._cells.subkeys(
-                raw.subkey_list, field(raw.offset, NK_SUBKEY_LIST))], f"cannot list the subkeys of {_show(path)}")
-            cached = self._children[folded] = {fold(decode_name(k.name, k.compressed)): k for k in kids}
+            cached = self._children[folded] = self._guard(lambda: self._subkeys_of(raw),
+                                                          f"cannot list the subkeys of {_show(path)}")
         return cached
+
+    def _subkeys_of(self, raw: RawKey) -> dict[str, RawKey]:
+        entries = self._cells.subkeys(raw.subkey_list, field(raw.offset, NK_SUBKEY_LIST))
+        return _by_name([self._read_key(*entry) for entry in entries], lambda k: decode_name(k.name, k.compressed),
+                        "subkeys")
 
     def _key(self, path: Path) -> RawKey | None:
         folded = tuple(fold(p) for p in path)
         if folded in self._keys:
             return self._keys[folded]
         if len(path) > MAX_DEPTH:
-            raise HiveError(f"{self.display}: key path deeper than {MAX_DEPTH} levels (a loop in the hive?)",
-                            self.display)
+            raise HiveError(f"{self.display}: key path deeper than {MAX_DEPTH} levels, the most a registry tree "
+                            "may have", self.display)
         found = self._children_of(path[:-1]).get(folded[-1])
         self._keys[folded] = found
         return found
@@ -280,8 +343,10 @@ class HiveFile:
                                                          field(raw.offset, NK_VALUE_LIST)),
                               f"cannot list the values of {_show(path)}")
         origin = Origin(self.display, control_set=self._control_set_of(path))
-        return [self._guard(lambda o=offset, p=pointer: self._read_value(o, p, origin),
-                            f"cannot read a value of {_show(path)}") for offset, pointer in entries]
+        values = [self._guard(lambda o=offset, p=pointer: self._read_value(o, p, origin),
+                              f"cannot read a value of {_show(path)}") for offset, pointer in entries]
+        return list(self._guard(lambda: _by_name(values, lambda v: v.name, "values"),
+                                f"cannot list the values of {_show(path)}").values())
 
     def _read_value(self, offset: int, pointer: int, origin: Origin) -> Value:
         self._cells.record(offset, pointer, b"vk")

@@ -8,16 +8,18 @@ of the file still imports.  A file is a *change set*: an ordered list of key and
 from __future__ import annotations
 
 import codecs
+import functools
 import re
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path as FsPath
-from typing import AnyStr, BinaryIO
+from typing import TYPE_CHECKING, AnyStr, BinaryIO
 
 from analyzer.registry import (
     ABBREVIATED_ROOTS,
+    MAX_DEPTH,
     REG_BINARY,
     REG_DWORD,
     REG_EXPAND_SZ,
@@ -28,12 +30,15 @@ from analyzer.registry import (
 )
 from analyzer.sources import Diagnostic, Level, SourceError
 
+if TYPE_CHECKING:
+    from analyzer.knowledge.scope import Scope
+
 HEADER_4 = "REGEDIT4"
 HEADER_5 = "Windows Registry Editor Version 5.00"
 HEADER_31 = "REGEDIT"
-_CHUNK = 1 << 20
+_CHUNK = 1 << 18
 _NEWLINE = re.compile(r"\r\n|\r|\n")
-_NEWLINE_B = re.compile(rb"\r\n|\r|\n")
+_LINE_B = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
 _HEX = frozenset("0123456789abcdefABCDEF")
 _CSPACE = " \t\n\r\v\f"
 _MAX_KEY_NAME = 255
@@ -93,33 +98,81 @@ codecs.register_error("latin1fallback", _latin1_fallback)
 
 
 def _chunks(fh: BinaryIO, first: bytes) -> Iterator[bytes]:
-    """Yield ``first`` and then the rest of the file in chunks, ending with one empty chunk."""
+    """Yield ``first`` and then the rest of the file in chunks."""
     yield first
+    del first
     while chunk := fh.read(_CHUNK):
         yield chunk
-    yield b""
 
 
 def _utf16(chunks: Iterator[bytes]) -> Iterator[str]:
     """Decode UTF-16LE chunks; like regedit, an odd last byte is ignored."""
     decoder = codecs.getincrementaldecoder("utf-16-le")("surrogatepass")
     for chunk in chunks:
-        try:
-            yield decoder.decode(chunk, final=not chunk)
-        except UnicodeDecodeError:
-            yield ""
+        yield decoder.decode(chunk)
+    yield decoder.decode(b"", final=False)
 
 
-def _split_lines(pieces: Iterator[AnyStr], newline: re.Pattern[AnyStr], cr: AnyStr) -> Iterator[AnyStr]:
-    """Split a stream of text pieces into lines; a CR at a piece's end waits in case an LF follows."""
-    buf = cr[:0]
+def _line_blocks(pieces: Iterator[AnyStr], cr: AnyStr, lf: AnyStr, backslash: AnyStr) -> Iterator[AnyStr]:
+    """Regroup text pieces into blocks that end just after a line break (the last block: at the end of the text).
+
+    A block preferably ends where no hex value continues onto the next line, so that the reader can skip a
+    value in one step.  A CR at a piece's end waits in case an LF follows; a piece without a line break is kept
+    until one comes, so a line spanning many pieces costs linear time.
+    """
+    empty = cr[:0]
+    held: list[AnyStr] = []
     for piece in pieces:
-        buf += piece
-        hold = buf.endswith(cr)
-        parts = newline.split(buf[:-1] if hold else buf)
-        buf = parts.pop() + (cr if hold else cr[:0])
-        yield from parts
-    yield from newline.split(buf)
+        cut = _cut(piece, cr, lf, backslash)
+        if cut == 0:
+            held.append(piece)
+            continue
+        held.append(piece[:cut])
+        yield empty.join(held)
+        held = [piece[cut:]]
+    rest = empty.join(held)
+    if rest:
+        yield rest
+
+
+def _cut(piece: AnyStr, cr: AnyStr, lf: AnyStr, backslash: AnyStr) -> int:
+    """Where to end a block in ``piece``: after its last LF that ends no continued line, looking back through at
+    most half of it; else after its last line break; 0 when it has none (a lone CR at its end does not count)."""
+    limit = len(piece)
+    while (at := piece.rfind(lf, 0, limit)) >= len(piece) // 2:
+        end = at - 1 if at > 0 and piece[at - 1 : at] == cr else at
+        if piece[end - 1 : end] != backslash:
+            return at + 1
+        limit = at
+    return max(piece.rfind(lf), piece.rfind(cr, 0, len(piece) - 1)) + 1
+
+
+def _lines_in(block: str, start: int, end: int) -> int:
+    """The number of line breaks (CRLF, CR or LF) in ``block[start:end]``."""
+    return block.count("\n", start, end) + block.count("\r", start, end) - block.count("\r\n", start, end)
+
+
+# Lines the reader would accept without any diagnostic: blank and comment lines, and value lines in the
+# commonest forms (plain quoted names and strings, dword: with 1-8 digits, hex bytes of two digits with
+# regedit's continuations).  The string types (1, 2, 7) only with an even number of bytes: odd UTF-16 data
+# has a warning.  In a section whose operations nobody wants, runs of these lines are skipped unparsed.
+_NL = r"(?:\r\n|\r|\n)"
+_QUOTED = r'"(?:[^"\\\r\n\0]|\\[\\"nr])*"'
+_BYTE = r"[0-9a-fA-F]{2}"
+_SEP = r"(?:,|,\\" + _NL + r"[ \t]*)"
+_ANY_BYTES = rf"(?:{_BYTE}(?:{_SEP}{_BYTE})*)?"
+_EVEN_BYTES = rf"(?:{_BYTE}{_SEP}{_BYTE}(?:{_SEP}{_BYTE}{_SEP}{_BYTE})*)?"
+_STRING_TYPE = r"hex\(0{0,7}[127]\):"
+_OTHER_HEX = r"hex(?:\((?!0{0,7}[127]\))[0-9a-fA-F]{1,8}\))?:"
+_DATA = (rf"(?:{_QUOTED}|dword:[ \t]*[0-9a-fA-F]{{1,8}}|-|{_STRING_TYPE}{_EVEN_BYTES}|{_OTHER_HEX}{_ANY_BYTES})")
+_TRAIL = r"[ \t]*(?:;[^\r\n\0]*)?"
+_SKIPPABLE_PATTERN = rf"(?:[ \t]*(?:[;#][^\r\n\0]*|(?:{_QUOTED}|@)[ \t]*=[ \t]*{_DATA}{_TRAIL})?{_NL})+"
+
+
+@functools.cache
+def _skippable() -> re.Pattern[str]:
+    """The compiled pattern of skippable lines (compiled on first use: it takes a few milliseconds)."""
+    return re.compile(_SKIPPABLE_PATTERN)
 
 
 def wcstoul16(s: str, i: int) -> tuple[int, int, bool]:
@@ -216,9 +269,15 @@ def unescape(s: str, i: int) -> _Unescaped:
 class RegReader:
     """Iterate over the operations of one ``.reg`` file; read ``diagnostics`` after iterating."""
 
-    def __init__(self, path: FsPath, display: str | None = None) -> None:
+    def __init__(self, path: FsPath, display: str | None = None, wanted: Scope | None = None,
+                 check_all: bool = True) -> None:
         self.path = path
         self.display = display or str(path)
+        self._wanted = wanted  # None: every operation is wanted; else the keys whose operations are
+        self._skipping = False
+        # with check_all false, the reader jumps from an unwanted section to the next key line in the scope:
+        # the lines in between are neither parsed nor checked
+        self._jump = None if check_all or wanted is None else wanted.key_lines()
         self.encoding = "unknown"
         self.version: str | None = None
         self.diagnostics: list[Diagnostic] = []
@@ -227,7 +286,10 @@ class RegReader:
         self._no_key_reason = "no key line comes before it"
         self._pending: _Hex | None = None
         self._lineno = 0
-        self._seen_utf8 = self._seen_ansi = False
+        self._seen_utf8 = self._seen_ansi = 0  # the first line of each kind
+        self._at_start = True
+        self._newline: str | None = None
+        self._mixed_newlines = self._mixed_encodings = False
 
     # -- diagnostics -------------------------------------------------------------------------------
     def _diag(self, level: Level, code: str, message: str, column: int | None = None,
@@ -256,7 +318,7 @@ class RegReader:
         if head.startswith(b"\xff\xfe"):
             self._unicode = True
             self.encoding = "utf-16le"
-            lines = self._lines(fh, head[2:])
+            blocks = _line_blocks(_utf16(_chunks(fh, head[2:])), "\r", "\n", "\\")
         elif head.startswith(b"\xfe\xff"):
             self.encoding = "utf-16be"
             self._reject_file(head[2:].decode("utf-16-be", "replace"), "UTF-16 big-endian text: regedit only "
@@ -271,12 +333,8 @@ class RegReader:
             sample = head[:4096]
             if b"\0" in sample or sum(b < 32 and b not in b"\t\r\n\f" for b in sample) > len(sample) // 10:
                 raise SourceError(f"{self.display}: binary data, not a .reg file")
-            lines = self._lines(fh, head)
-        header = next(lines, None)
-        if header is None or not self._header(header):
-            return
-        for text in lines:
-            yield from self._line(text)
+            blocks = map(self._decode_8bit, _line_blocks(_chunks(fh, head), b"\r", b"\n", b"\\"))
+        yield from self._read(blocks)
         yield from self._finish()
         if not self._unicode and self.encoding != "utf-8-bom":
             self.encoding = ("mixed-utf8-cp1252" if self._seen_utf8 and self._seen_ansi else
@@ -299,29 +357,101 @@ class RegReader:
         self._diag("error", "nul", "NUL character: regedit ignores the rest of this line", cut + 1)
         return text[:cut]
 
-    def _lines(self, fh: BinaryIO, first: bytes) -> Iterator[str]:
-        """Yield decoded physical lines (split at CRLF, CR or LF), reading the file in chunks."""
-        if self._unicode:
-            lines: Iterator[str] = _split_lines(_utf16(_chunks(fh, first)), _NEWLINE, "\r")
-        else:
-            lines = map(self._decode_8bit, _split_lines(_chunks(fh, first), _NEWLINE_B, b"\r"))
-        for line in lines:
-            self._lineno += 1
-            yield self._truncate_nul(line)
+    def _read(self, blocks: Iterator[str]) -> Iterator[Op]:
+        """Read the header line, then every line; in a section nobody wants, skip runs of plain lines unparsed."""
+        header = True
+        for block in blocks:
+            if not self._mixed_newlines:
+                self._check_newlines(block)
+            pos, n = 0, len(block)
+            while pos < n:
+                if self._skipping and self._pending is None and not header:
+                    if self._jump is not None:
+                        end = self._next_key_line(block, pos)
+                    else:
+                        skipped = _skippable().match(block, pos)
+                        end = skipped.end() if skipped is not None else pos
+                    if end > pos:
+                        self._lineno += _lines_in(block, pos, end)
+                        pos = end
+                        continue
+                start = pos
+                brk = _NEWLINE.search(block, start)
+                end, pos = (brk.start(), brk.end()) if brk is not None else (n, n)
+                self._lineno += 1
+                line = self._truncate_nul(block[start:end])
+                if header:
+                    header = False
+                    if not self._header(line):
+                        return
+                    continue
+                yield from self._line(line)
+
+    def _check_newlines(self, block: str) -> None:
+        """Warn once when lines end in more than one way (CRLF, LF, a lone CR): regedit ends a line at each, so a
+        file assembled from several editors may break lines where its author sees none."""
+        crlf = block.count("\r\n")
+        kinds = {kind for kind, count in (("CRLF", crlf), ("LF", block.count("\n") - crlf),
+                                         ("CR", block.count("\r") - crlf)) if count}
+        if self._newline is None and kinds:
+            first = _NEWLINE.search(block)
+            assert first is not None
+            self._newline = {"\r\n": "CRLF", "\n": "LF", "\r": "CR"}[first.group()]
+        other = sorted(kinds - {self._newline})
+        if not other:
+            return
+        pattern = {"CRLF": r"\r\n", "LF": r"(?<!\r)\n", "CR": r"\r(?!\n)"}[other[0]]
+        found = re.search(pattern, block)
+        assert found is not None
+        self._mixed_newlines = True
+        line = self._lineno + _lines_in(block, 0, found.start()) + 1
+        self._diag("warning", "mixed-newlines", f"this line ends with {other[0]} while the file's lines end with "
+                   f"{self._newline}: regedit ends a line at CRLF, LF and a lone CR alike, so mixed line endings "
+                   "may split lines an editor shows whole; save the file with one kind", line=line)
+
+    def _next_key_line(self, block: str, pos: int) -> int:
+        """Where the next line that may be a key line in the scope starts (the end of the block if none)."""
+        assert self._jump is not None
+        while (at := block.find("[", pos)) >= 0:
+            start = at
+            while start > 0 and block[start - 1] in " \t":
+                start -= 1
+            if (start == 0 or block[start - 1] in "\r\n") and self._jump.match(block, at):
+                return start
+            pos = at + 1
+        return len(block)
 
     def _decode_8bit(self, raw: bytes) -> str:
-        """Decode one line: ASCII, else UTF-8 when valid, else Windows-1252; a first-line UTF-8 BOM is kept."""
-        bom = "\ufeff" if self._lineno == 0 and raw.startswith(codecs.BOM_UTF8) else ""
+        """Decode a block of lines: ASCII at once, else each line as UTF-8 when valid, else as Windows-1252.
+
+        The block starts at line ``self._lineno + 1`` (blocks are decoded as the reader reaches them).
+        """
+        first, self._at_start = self._at_start, False
+        if raw.isascii():
+            return raw.decode("ascii")
+        return "".join(self._decode_line(line, first and n == 0, self._lineno + n + 1)
+                       for n, line in enumerate(_LINE_B.findall(raw)))
+
+    def _decode_line(self, raw: bytes, first: bool, lineno: int) -> str:
+        """Decode one line (with its line break); a UTF-8 BOM at the start of the file is kept."""
+        bom = "\ufeff" if first and raw.startswith(codecs.BOM_UTF8) else ""
         if bom:
             raw = raw[3:]
         if raw.isascii():
             return bom + raw.decode("ascii")
         try:
             text = raw.decode("utf-8")
-            self._seen_utf8 = True
+            kind, seen = "UTF-8", self._seen_ansi
+            self._seen_utf8 = self._seen_utf8 or lineno
         except UnicodeDecodeError:
             text = _cp1252(raw)
-            self._seen_ansi = True
+            kind, seen = "not UTF-8 (read as Windows-1252)", self._seen_utf8
+            self._seen_ansi = self._seen_ansi or lineno
+        if seen and not self._mixed_encodings:
+            self._mixed_encodings = True
+            self._diag("warning", "mixed-encoding", f"this line is {kind}, unlike line {seen}: the file mixes "
+                       "encodings, and regedit reads every line of an 8-bit file in the system code page, so some "
+                       "text imports garbled; save the file as UTF-16LE (regedit's own format)", line=lineno)
         return bom + text
 
     # -- header ------------------------------------------------------------------------------------
@@ -416,6 +546,8 @@ class RegReader:
     def _set_key(self, path: Path | None, reason: str) -> None:
         self._key = path
         self._no_key_reason = reason
+        self._skipping = (path is not None and self._wanted is not None and self.version in ("5.00", "4")
+                          and not self._wanted(path))
 
     def _key_path(self, text: str, col: int) -> Path | None:
         root, rest = parse_root(text)
@@ -434,6 +566,10 @@ class RegReader:
         if any(len(p) > _MAX_KEY_NAME for p in parts):
             self._diag("error", "bad-key", f"a key name is longer than {_MAX_KEY_NAME} characters: regedit "
                        "cannot create it", col + 1, key=text)
+            return None
+        if len(parts) > MAX_DEPTH:
+            self._diag("error", "bad-key", f"the key path is {len(parts)} levels deep, but a registry tree is at "
+                       f"most {MAX_DEPTH} deep: regedit cannot create it", col + 1, key=text)
             return None
         return (root, *parts)
 

@@ -1,0 +1,1 @@
+"""Coverage-guided fuzzing of regtls's two readers (see ``fuzz/README.md``)."""

@@ -72,6 +72,7 @@ def scan(sources: list[MachineSource], profile: str, backend: str, jobs: int, lo
             rows[source.name] = row = judge(source, profile, backend, logs)
             progress(row)
     else:
+        _profile(profile)  # loaded (with the engine) before the workers start, so that forked workers share it
         with ProcessPoolExecutor(max_workers=min(jobs, len(sources))) as pool:
             futures = {pool.submit(judge, s, profile, backend, logs): s for s in sources}
             for future in as_completed(futures):

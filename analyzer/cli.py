@@ -89,6 +89,7 @@ Inputs = Annotated[list[Path], typer.Argument(help="Hive files (SYSTEM, SOFTWARE
                                               "apply on top of the hives in command-line order.",
                                               show_default=False, readable=False)]
 Backend = Annotated[BackendName, typer.Option(help="Hive parser library.")]
+FailOnOption = Annotated[FailOn, typer.Option(help="Lowest finding level that makes the exit code 1.")]
 NoLogs = Annotated[bool, typer.Option("--no-logs", help="Read dirty hives as they are, without replaying their "
                                       "transaction logs (.LOG1/.LOG2/.LOG).")]
 
@@ -182,7 +183,7 @@ def check(
     format: Annotated[CheckFormat, typer.Option("--format", "-f", help="Output format.")] = CheckFormat.table,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to this file.",
                                                 show_default=False)] = None,
-    fail_on: Annotated[FailOn, typer.Option(help="Lowest finding level that makes the exit code 1.")] = FailOn.error,
+    fail_on: FailOnOption = FailOn.error,
     backend: Backend = BackendName.python_registry,
     no_logs: NoLogs = False,
 ) -> None:
@@ -238,7 +239,7 @@ def lint(
     format: Annotated[LintFormat, typer.Option("--format", "-f", help="Output format.")] = LintFormat.text,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the result to this file.",
                                                 show_default=False)] = None,
-    fail_on: Annotated[FailOn, typer.Option(help="Lowest finding level that makes the exit code 1.")] = FailOn.error,
+    fail_on: FailOnOption = FailOn.error,
 ) -> None:
     """Check .reg files for lines Windows regedit rejects or misreads, and for risky TLS changes."""
     from analyzer.engine import choose_profile
@@ -363,7 +364,7 @@ def scan(
     format: Annotated[ScanFormat, typer.Option("--format", "-f", help="Output format.")] = ScanFormat.table,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the result to this file.",
                                                 show_default=False)] = None,
-    fail_on: Annotated[FailOn, typer.Option(help="Lowest finding level that makes the exit code 1.")] = FailOn.error,
+    fail_on: FailOnOption = FailOn.error,
     backend: Backend = BackendName.python_registry,
     no_logs: NoLogs = False,
 ) -> None:

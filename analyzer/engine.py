@@ -235,11 +235,11 @@ def verified(info: InputInfo) -> InputInfo:
         return info
     details = dict(info.details)
     if isinstance(logs := details.get("logs"), list):
-        details["logs"] = [_rehashed(log) for log in logs]
-    after = sha256_file(Path(info.path))
-    return replace(info, details={**details, "sha256_after": after, "unchanged": after == info.sha256})
+        details["logs"] = [{**log, **_hashed_again(Path(str(log["path"])), str(log["sha256"]))} for log in logs]
+    return replace(info, details={**details, **_hashed_again(Path(info.path), info.sha256)})
 
 
-def _rehashed(log: dict[str, object]) -> dict[str, object]:
-    after = sha256_file(Path(str(log["path"])))
-    return {**log, "sha256_after": after, "unchanged": after == log["sha256"]}
+def _hashed_again(path: Path, before: str) -> dict[str, object]:
+    """``sha256_after`` of the file now, and whether it is ``unchanged`` from ``before``."""
+    after = sha256_file(path)
+    return {"sha256_after": after, "unchanged": after == before}

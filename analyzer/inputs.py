@@ -176,7 +176,9 @@ def _hive_info(item: Item, hive: HiveFile, backend: str, digest: str) -> InputIn
     if hive.kind == "system":
         details.update(control_set=hive.control_set, control_set_source=hive.control_set_source)
     if item.image:
-        details.update(extracted_from=str(item.image.spec_of_volume))
+        from analyzer.sources.volumes import spec_of
+
+        details.update(extracted_from=str(spec_of(item.image.volume)))
     return InputInfo(item.display, f"{hive.kind}-hive", digest, details)
 
 
@@ -199,8 +201,7 @@ def load(paths: list[FsPath], backend: str = DEFAULT_BACKEND, wanted: Scope | No
             reg_items.append(item)
             continue
         digest = sha256_file(item.path)  # before reading: the report shows it again after
-        found = logs_for(item.path)
-        hive = HiveFile(item.path, backend, item.display, logs=found if logs else None,
+        hive = HiveFile(item.path, backend, item.display, logs=logs_for(item.path) if logs else None,
                         log_names=item.image.display if item.image else str)
         if hive.kind in hives:
             raise SourceError(f"{item.display}: a second {hive.kind.upper()} hive ({hives[hive.kind].display} is "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import importlib.util
 import lzma
 import shutil
@@ -51,13 +52,24 @@ def corpus_file(tmp_path: Path, relative: str) -> Path:
     return out
 
 
-def hive_builder() -> ModuleType:
-    """Load ``samples/build_hives.py`` (the fixture builder) as a module."""
-    spec = importlib.util.spec_from_file_location("build_hives", SAMPLES / "build_hives.py")
+def sample_tool(name: str) -> ModuleType:
+    """Load a fixture script of ``samples/`` (``build_hives``, ``dirty_logs``) as a module."""
+    spec = importlib.util.spec_from_file_location(name, SAMPLES / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def hive_builder() -> ModuleType:
+    """``samples/build_hives.py``, the fixture builder: test hives from ``.reg`` sources through hivexregedit."""
+    return sample_tool("build_hives")
+
+
+def snapshot(folder: Path) -> dict[str, tuple[str, int]]:
+    """SHA-256 and modification time of every file below ``folder`` (the listing itself included)."""
+    return {str(p.relative_to(folder)): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
+            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def build_hive(tmp_path: Path, kind: str, text: str) -> Path:

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 import json
 import struct
-import subprocess
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -18,7 +14,8 @@ from analyzer.report.markdown import cell
 from analyzer.sources.folder import logs_for
 from analyzer.sources.hive import HiveFile, parse_header
 from analyzer.sources.logs import recover
-from tests.conftest import CORPUS, REPO, SAMPLES, build_hive, corpus_file, hive_builder, need
+from tests.conftest import CORPUS, SAMPLES, build_hive, corpus_file, hive_builder, need, sample_tool, snapshot
+from tests.test_cli import regtls
 
 YARP = CORPUS / "hives" / "yarp"
 TLS12_CLIENT = r"ControlSet001\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.2\Client"
@@ -27,12 +24,7 @@ CHANGE = ("\n[HKEY_LOCAL_MACHINE\\SYSTEM\\" + TLS12_CLIENT + "]\n\"Enabled\"=dwo
 
 def dirty_logs() -> ModuleType:
     """``samples/dirty_logs.py``, the project's writer of transaction logs for fixtures."""
-    spec = importlib.util.spec_from_file_location("dirty_logs", SAMPLES / "dirty_logs.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("dirty_logs", module)
-    spec.loader.exec_module(module)
-    return module
+    return sample_tool("dirty_logs")
 
 
 def tree(path: Path) -> dict[str, list[tuple[str, int, bytes]]]:
@@ -52,10 +44,6 @@ def replayed(tmp_path: Path, hive: Path, logs: list[Path]) -> Path:
     out = tmp_path / ("recovered-" + hive.name)
     out.write_bytes(recover(hive, logs).data)
     return out
-
-
-def digests(folder: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
 
 
 # -- real dirty hives, compared with the hive Windows recovered -------------------------------------------
@@ -146,13 +134,13 @@ def test_replay_gives_the_state_after_the_change(tmp_path: Path, states: dict[st
     hive.write_bytes(hive_bytes)
     log_path.write_bytes(log)
     assert logs_for(hive) == [log_path]
-    seen = digests(tmp_path)
+    seen = snapshot(tmp_path)
     result = recover(hive, [log_path])
     assert [u.applied for u in result.logs] == [True]
     assert result.data[4096:] == after[4096:]
     header = parse_header(result.data[:4096])
     assert header is not None and not header.dirty and header.checksum_ok
-    assert digests(tmp_path) == seen  # nothing written beside the evidence, nothing changed in it
+    assert snapshot(tmp_path) == seen  # nothing written beside the evidence, nothing changed in it
 
 
 def test_old_format_log_of_another_write_is_refused(tmp_path: Path, states: dict[str, bytes]) -> None:
@@ -185,12 +173,6 @@ def test_damaged_new_format_entry_stops_the_replay(tmp_path: Path, states: dict[
 # -- on the command line: check applies the logs, --no-logs does not, every format warns ----------------
 
 
-def regtls(*args: object) -> tuple[int, str, str]:
-    proc = subprocess.run([sys.executable, "-m", "analyzer", *map(str, args)], capture_output=True, text=True,
-                          timeout=120, cwd=REPO)
-    return proc.returncode, proc.stdout, proc.stderr
-
-
 @pytest.fixture()
 def dirty_machine(tmp_path: Path, states: dict[str, bytes]) -> Path:
     """A config folder: SYSTEM dirty, its SYSTEM.LOG1 disables the TLS 1.2 client; a clean SOFTWARE."""
@@ -209,18 +191,18 @@ def tls12_client(report: dict[str, Any]) -> tuple[str, str]:
 
 
 def test_check_replays_the_logs_and_says_so(dirty_machine: Path) -> None:
-    seen = digests(dirty_machine)
+    seen = snapshot(dirty_machine)
     code, out, err = regtls("check", dirty_machine, "--format", "json")
     assert err == "regtls: verdict: fail (1 errors, 0 warnings, 0 notes, 0 undecided) with profile azure-backup\n"
-    assert digests(dirty_machine) == seen
+    assert snapshot(dirty_machine) == seen
     report = json.loads(out)
     assert code == 1 and tls12_client(report) == ("disabled", "Enabled=0, DisabledByDefault=0")
     system = report["inputs"][0]
     log = dirty_machine / "SYSTEM.LOG1"
     assert (system["dirty"], system["logs_applied"], system["unchanged"]) == (True, True, True)
     assert system["logs"] == [{"path": str(log), "applied": True, "detail": "applied: new format, sequence 2-2",
-                               "first_sequence": 2, "last_sequence": 2, "sha256": seen["SYSTEM.LOG1"],
-                               "sha256_after": seen["SYSTEM.LOG1"], "unchanged": True}]
+                               "first_sequence": 2, "last_sequence": 2, "sha256": seen["SYSTEM.LOG1"][0],
+                               "sha256_after": seen["SYSTEM.LOG1"][0], "unchanged": True}]
     notes = [d for d in report["diagnostics"] if d["code"] == "logs-applied"]
     assert [n["message"] for n in notes] == [
         f"the hive is dirty (sequence numbers 3 and 2 differ): read with its transaction logs replayed in memory "

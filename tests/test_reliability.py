@@ -4,7 +4,6 @@ same inputs give byte-identical output with only results on stdout."""
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import json
 import os
 import shutil
@@ -15,16 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SAMPLES, corpus_file
+from tests.conftest import SAMPLES, corpus_file, snapshot
 from tests.test_cli import REG, regtls
 
 MACHINE = SAMPLES / "server2008r2-sp1-untouched"
-
-
-def _snapshot(folder: Path) -> dict[str, tuple[str, int]]:
-    """SHA-256 and modification time of every file below ``folder`` (the listing itself included)."""
-    return {str(p.relative_to(folder)): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
-            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture
@@ -67,11 +60,11 @@ def _commands(folder: Path, out: Path) -> list[list[str]]:
 def test_no_command_changes_a_byte_of_its_evidence_or_writes_beside_it(evidence: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
-    before = _snapshot(evidence)
+    before = snapshot(evidence)
     for command in _commands(evidence, out):
         code, _, err = regtls(*command)
         assert code in (0, 1, 2) and "Traceback" not in err and "internal error" not in err, (command, err)
-        assert _snapshot(evidence) == before, command
+        assert snapshot(evidence) == before, command
     assert sorted(p.name for p in out.iterdir()) == ["fix.reg", "report.json", "undo.reg"]
 
 

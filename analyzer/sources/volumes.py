@@ -78,11 +78,6 @@ class Opened:
         return f"{spec_of(self.volume)}:{self.volume.config}\\{copy.name}"
 
     @property
-    def spec_of_volume(self) -> ImageSpec:
-        """The spec that names exactly the volume read."""
-        return spec_of(self.volume)
-
-    @property
     def hives(self) -> list[Path]:
         """The copied SYSTEM and SOFTWARE hives."""
         return [self.files[name] for name in ("SYSTEM", "SOFTWARE") if name in self.files]

@@ -18,6 +18,7 @@ from analyzer.sources.hive import DEFAULT_BACKEND, HiveFile
 from analyzer.sources.regfile import Op, OpKind, RegFile, RegReader
 
 if TYPE_CHECKING:
+    from analyzer.sources.golden import Extracted
     from analyzer.sources.logs import LogUse
     from analyzer.sources.volumes import ImageSpec, Opened
 
@@ -47,7 +48,7 @@ class Loaded:
     hives: dict[str, HiveFile]
     regs: list[RegFile]
     diagnostics: list[Diagnostic]
-    images: list[Opened] = field(default_factory=list)  # keeps the copies out of disk images alive
+    images: list[Opened | Extracted] = field(default_factory=list)  # keeps the copies out of disk images alive
 
 
 def sha256_file(path: FsPath) -> str:
@@ -94,7 +95,7 @@ class Item:
 
     path: FsPath
     display: str
-    image: Opened | None = None
+    image: Opened | Extracted | None = None
 
 
 @dataclass
@@ -103,14 +104,25 @@ class Expanded:
 
     items: list[Item] = field(default_factory=list)
     notes: list[Diagnostic] = field(default_factory=list)
-    images: list[Opened] = field(default_factory=list)
+    images: list[Opened | Extracted] = field(default_factory=list)
 
 
 def expand(paths: list[FsPath]) -> Expanded:
     """Replace each folder by the hives of the machine in it (a config folder, or a Windows root above one),
     and each disk image by the hives of its Windows volume, copied out into a temporary folder."""
     out = Expanded()
+    budget = None
     for path in paths:
+        from analyzer.sources import golden  # WIM/ESD and container images
+        from analyzer.sources.bounded import CopyBudget, default_budget
+
+        if (found := golden.parse(str(path))) is not None:
+            budget = budget or CopyBudget(default_budget())
+            extracted = golden.open_spec(found, budget)
+            out.images.append(extracted)
+            out.items += [Item(h, extracted.display(h), extracted) for h in extracted.hives]
+            out.notes += extracted.diagnostics
+            continue
         spec = None if path.is_dir() else _image_spec(path)
         if spec is not None:
             from analyzer.sources import volumes
@@ -176,9 +188,10 @@ def _hive_info(item: Item, hive: HiveFile, backend: str, digest: str) -> InputIn
     if hive.kind == "system":
         details.update(control_set=hive.control_set, control_set_source=hive.control_set_source)
     if item.image:
-        from analyzer.sources.volumes import spec_of
+        from analyzer.sources.volumes import Opened, spec_of
 
-        details.update(extracted_from=str(spec_of(item.image.volume)))
+        details.update(extracted_from=str(spec_of(item.image.volume)) if isinstance(item.image, Opened)
+                       else item.image.origin)
     return InputInfo(item.display, f"{hive.kind}-hive", digest, details)
 
 
@@ -225,8 +238,13 @@ def load(paths: list[FsPath], backend: str = DEFAULT_BACKEND, wanted: Scope | No
     return Loaded(machine, infos, hives, regs, diagnostics, expanded.images)
 
 
-def image_info(opened: Opened) -> InputInfo:
-    """The report's entry for a disk image: its digest, and the volume read."""
+def image_info(opened: Opened | Extracted) -> InputInfo:
+    """The report's entry for a disk image: its digest, and the volume read (a golden image says what it is)."""
+    from analyzer.sources.golden import Extracted
+
+    if isinstance(opened, Extracted):
+        path, kind, hashed, details = opened.info()
+        return InputInfo(path, kind, sha256_file(hashed), details)
     volume = opened.volume
     return InputInfo(str(opened.spec.image), "disk-image", sha256_file(opened.spec.image),
                      {"volume": volume.label, "snapshot": volume.snapshot.label if volume.snapshot else None,

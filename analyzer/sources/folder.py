@@ -89,7 +89,9 @@ def discover(paths: Iterable[Path], vss: bool = False) -> list[MachineSource]:
     found: list[MachineSource] = []
     loose: dict[Path, list[Path]] = {}
     for path in paths:
-        if path.is_dir():
+        if (golden := _golden_machines(path)) is not None:  # each image of a WIM, each container image
+            found += golden
+        elif path.is_dir():
             found += _search(path, 0)
         elif _is_image(path):
             found += _image_machines(path, vss)
@@ -99,6 +101,13 @@ def discover(paths: Iterable[Path], vss: bool = False) -> list[MachineSource]:
             raise SourceError(f"{path}: no such file or folder", str(path))
     found += [MachineSource(str(folder), tuple(files)) for folder, files in loose.items()]
     return sorted(found, key=lambda m: m.name)
+
+
+def _golden_machines(path: Path) -> list[MachineSource] | None:
+    from analyzer.sources import golden
+
+    listed = golden.machines(path)
+    return None if listed is None else [MachineSource(name, (Path(name),), problem=why) for name, why in listed]
 
 
 def _is_image(path: Path) -> bool:

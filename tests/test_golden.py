@@ -447,3 +447,92 @@ def test_detection_is_by_content(containers: dict[str, Path], wim: Path, tmp_pat
     plain.write_bytes(tar_bytes({"readme.txt": b"hello"}))
     assert golden.parse(str(plain)) is None
     assert golden.parse(f"{renamed}@Golden One") == golden.GoldenSpec(renamed, "wim", "Golden One")
+
+
+def test_layer_members_are_claims_a_bomb_stops_at_the_budget(layer_tars: list[bytes], tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    bomb = gzip.compress(tar_bytes({"Files/Windows/System32/config/SOFTWARE": bytes(32 << 20)}), mtime=0)
+    assert len(bomb) < 64 << 10  # 32 MiB of zeros in a small layer
+    folder = oci_layout(tmp_path / "bomb", [layer_tars[0], layer_tars[1]])
+    blobs = folder / "blobs" / "sha256"
+    top = next(p for p in blobs.iterdir() if p.read_bytes() == layer_tars[1])
+    index = json.loads((folder / "index.json").read_text())
+    manifest_blob = blobs / index["manifests"][0]["digest"].removeprefix("sha256:")
+    manifest = json.loads(manifest_blob.read_text())
+    (blobs / digest(bomb).removeprefix("sha256:")).write_bytes(bomb)
+    manifest["layers"][1] = {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": digest(bomb),
+                             "size": len(bomb)}
+    top.unlink()
+    manifest_blob.unlink()
+    data = json.dumps(manifest).encode()
+    (blobs / digest(data).removeprefix("sha256:")).write_bytes(data)
+    index["manifests"][0].update(digest=digest(data), size=len(data))
+    (folder / "index.json").write_text(json.dumps(index))
+    work = tmp_path / "tmp"
+    work.mkdir()
+    monkeypatch.setenv("REGTLS_MAX_COPY", "8M")
+    assert cli("check", folder, tmp=work) == (2, "", f"regtls: error: {folder}(layer 2):Files\\Windows\\System32\\"
+                                              "config\\SOFTWARE: copying it would pass the temporary-copy limit of "
+                                              "8388608 bytes (set REGTLS_MAX_COPY to raise it)\n")
+    assert os.listdir(work) == []
+
+
+def test_hostile_layer_members(layer_tars: list[bytes], tmp_path: Path) -> None:
+    work = tmp_path / "tmp"
+    work.mkdir()
+    config = "Files/Windows/System32/config"
+    climbing = tar_bytes({"../../outside": b"x", "Files/../../SYSTEM": b"y"})
+    image = docker_save(tmp_path / "climb.tar", [layer_tars[0], climbing])
+    code, out, err = cli("check", image, "--format", "json", tmp=work)
+    assert (code, out != "", err.splitlines()[:2]) == (0, True, [
+        f"regtls: warning: {image}: layer 2: member '../../outside' has an absolute or climbing path; skipped",
+        f"regtls: warning: {image}: layer 2: member 'Files/../../SYSTEM' has an absolute or climbing path; skipped"])
+    twice = tar_bytes({f"{config}/SYSTEM": b"a", f"{config}/system": b"b"})
+    image = docker_save(tmp_path / "twice.tar", [layer_tars[0], twice])
+    assert cli("check", image, tmp=work) == (2, "", f"regtls: error: {image}: layer 2 holds Files\\Windows\\System32\\"
+                                             "config\\system twice; refused\n")
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as archive:
+        link = tarfile.TarInfo(f"{config}/SOFTWARE")
+        link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        archive.addfile(link)
+    image = docker_save(tmp_path / "link.tar", [layer_tars[0], buf.getvalue()])
+    assert cli("check", image, tmp=work) == (2, "", f"regtls: error: {image}: layer 2: Files\\Windows\\System32\\"
+                                             "config\\SOFTWARE is not a regular file (a link or special file); "
+                                             "refused\n")
+    truncated = layer_tars[1][: len(layer_tars[1]) // 2]
+    image = docker_save(tmp_path / "short.tar", [layer_tars[0], truncated])
+    code, out, err = cli("check", image, tmp=work)
+    assert (code, out, err.count("\n")) == (2, "", 1)
+    assert err.startswith(f"regtls: error: {image}: layer 2 ({hashlib.sha256(truncated).hexdigest()}/layer.tar) is "
+                          "not a readable tar layer: ")
+    assert os.listdir(work) == []
+
+
+def test_a_multi_platform_index_and_a_conflicting_duplicate(layer_tars: list[bytes], tmp_path: Path) -> None:
+    folder = oci_layout(tmp_path / "multi", layer_tars)
+    index = json.loads((folder / "index.json").read_text())
+    nested = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                         "manifests": [{**index["manifests"][0], "annotations": {},
+                                        "platform": {"os": "windows", "architecture": "amd64"}}]}).encode()
+    (folder / "blobs" / "sha256" / digest(nested).removeprefix("sha256:")).write_bytes(nested)
+    (folder / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [
+        {"mediaType": "application/vnd.oci.image.index.v1+json", "digest": digest(nested), "size": len(nested),
+         "annotations": {"org.opencontainers.image.ref.name": "multi:1"}}]}))
+    work = tmp_path / "tmp"
+    work.mkdir()
+    code, out, _ = cli("check", f"{folder}@multi:1", "--format", "json", tmp=work)
+    assert (code, json.loads(out)["inputs"][0]["tags"], json.loads(out)["inputs"][0]["manifest_digest"]) == (
+        1, ["multi:1"], index["manifests"][0]["digest"])
+    doubled = tmp_path / "doubled.tar"
+    with tarfile.open(doubled, "w") as archive:
+        for data in (b"[]", b"[{}]"):
+            info = tarfile.TarInfo("manifest.json")
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    empty = tmp_path / "empty.tar"
+    empty.write_bytes(tar_bytes({"manifest.json": b"[]"}))
+    assert cli("check", empty, tmp=work) == (2, "", f"regtls: error: {empty}: a container image layout without "
+                                             "images\n")
+    assert cli("check", doubled, tmp=work) == (2, "", f"regtls: error: {doubled}: member 'manifest.json' appears "
+                                               "twice with different content; refused\n")

@@ -241,11 +241,13 @@ def _manifest(layout: Layout, number: int, tags: tuple[str, ...], digest: str, d
 
 
 def _images(layout: Layout) -> tuple[str, list[ImageRef]]:
-    """The layout's format (``docker-save`` or ``oci-layout``) and its images."""
-    if layout.exists("manifest.json"):
-        return "docker-save", _docker_images(layout)
-    if layout.exists("index.json"):
-        return "oci-layout", _oci_images(layout)
+    """The layout's format (``docker-save`` or ``oci-layout``) and its images (at least one)."""
+    if layout.exists("manifest.json") or layout.exists("index.json"):
+        fmt = "docker-save" if layout.exists("manifest.json") else "oci-layout"
+        found = _docker_images(layout) if fmt == "docker-save" else _oci_images(layout)
+        if not found:
+            raise GoldenError(f"{layout.path}: a container image layout without images", str(layout.path))
+        return fmt, found
     raise GoldenError(f"{layout.path}: neither a docker save image (manifest.json) nor an OCI image layout "
                       "(index.json)", str(layout.path))
 
@@ -254,12 +256,9 @@ def images(path: Path) -> list[ImageRef]:
     """The images of a ``docker save`` tar or OCI layout; a one-line GoldenError when it cannot be read."""
     layout = Layout(path)
     try:
-        found = _images(layout)[1]
+        return _images(layout)[1]
     finally:
         layout.close()
-    if not found:
-        raise GoldenError(f"{path}: a container image layout without images", str(path))
-    return found
 
 
 def choose(path: Path, found: list[ImageRef], selector: str | None) -> ImageRef:

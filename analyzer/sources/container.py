@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from analyzer.registry import printable
 from analyzer.sources.bounded import CopyBudget
 from analyzer.sources.golden import SEPARATOR, Extracted, GoldenError, GoldenSpec
 
@@ -61,14 +62,11 @@ class ImageRef:
 
     def label(self) -> str:
         """``1 (mcr.example/golden:1.0)`` for messages."""
-        return f"{self.number}" + (f" ({', '.join(map(_printable, self.tags))})" if self.tags else " (untagged)")
+        return f"{self.number}" + (f" ({', '.join(map(printable, self.tags))})" if self.tags else " (untagged)")
 
 
-def _printable(text: str) -> str:
-    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
 
-
-def _safe(name: str) -> str | None:
+def safe_name(name: str) -> str | None:
     """A member name as a relative POSIX path, or None when it is absolute or climbs out (``..``)."""
     if name.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", name):
         return None
@@ -88,14 +86,14 @@ class Layout:
         try:
             self._tar = tarfile.open(path, "r:")  # noqa: SIM115  (held open for the layers; see close)
             for member in self._tar:
-                name = _safe(member.name)
+                name = safe_name(member.name)
                 if name is None:
-                    raise GoldenError(f"{path}: member {_printable(member.name)!r} has an absolute or climbing "
+                    raise GoldenError(f"{path}: member {printable(member.name)!r} has an absolute or climbing "
                                       "path; refused", str(path))
                 known = self._members.get(name)
                 if known is not None and (known.type, known.size, known.linkname) != (
                         member.type, member.size, member.linkname):
-                    raise GoldenError(f"{path}: member {_printable(name)!r} appears twice with different content; "
+                    raise GoldenError(f"{path}: member {printable(name)!r} appears twice with different content; "
                                       "refused", str(path))
                 self._members[name] = member
             self._tar.members = []  # type: ignore[attr-defined]  # the index above is enough
@@ -121,20 +119,20 @@ class Layout:
         for _ in range(MAX_LINKS):
             member = self._members.get(name)
             if member is None:
-                raise GoldenError(f"{self.path}: no {_printable(name)} in the archive", str(self.path))
+                raise GoldenError(f"{self.path}: no {printable(name)} in the archive", str(self.path))
             if member.isreg():
                 return member
             if not (member.issym() or member.islnk()):
-                raise GoldenError(f"{self.path}: {_printable(name)} is not a file", str(self.path))
+                raise GoldenError(f"{self.path}: {printable(name)} is not a file", str(self.path))
             target = member.linkname if member.islnk() else posixpath.join(posixpath.dirname(name), member.linkname)
             if member.issym() and member.linkname.startswith("/"):
                 target = "/.."  # an absolute symlink points outside the archive
-            safe = _safe(posixpath.normpath(target)) if not target.startswith("/") else None
+            safe = safe_name(posixpath.normpath(target)) if not target.startswith("/") else None
             if safe is None:
-                raise GoldenError(f"{self.path}: {_printable(name)} links outside the archive "
-                                  f"({_printable(member.linkname)}); refused", str(self.path))
+                raise GoldenError(f"{self.path}: {printable(name)} links outside the archive "
+                                  f"({printable(member.linkname)}); refused", str(self.path))
             name = safe
-        raise GoldenError(f"{self.path}: {_printable(name)}: too many links", str(self.path))
+        raise GoldenError(f"{self.path}: {printable(name)}: too many links", str(self.path))
 
     @contextmanager
     def open(self, name: str) -> Iterator[IO[bytes]]:
@@ -143,13 +141,13 @@ class Layout:
             root = self.path.resolve()
             target = (self.path / name).resolve()
             if not target.is_relative_to(root) or not target.is_file():
-                raise GoldenError(f"{self.path}: no {_printable(name)} in the layout folder", str(self.path))
+                raise GoldenError(f"{self.path}: no {printable(name)} in the layout folder", str(self.path))
             with target.open("rb") as fh:
                 yield fh
             return
         stream = self._tar.extractfile(self._member(name))
         if stream is None:
-            raise GoldenError(f"{self.path}: {_printable(name)} is not a file", str(self.path))
+            raise GoldenError(f"{self.path}: {printable(name)} is not a file", str(self.path))
         with stream:
             yield stream
 
@@ -158,19 +156,19 @@ class Layout:
         with self.open(name) as fh:
             data = fh.read(MAX_JSON + 1)
         if len(data) > MAX_JSON:
-            raise GoldenError(f"{self.path}: {what} {_printable(name)} is larger than {MAX_JSON} bytes; refused",
+            raise GoldenError(f"{self.path}: {what} {printable(name)} is larger than {MAX_JSON} bytes; refused",
                               str(self.path))
         try:
             return json.loads(data)
         except (ValueError, UnicodeDecodeError) as exc:
-            raise GoldenError(f"{self.path}: {what} {_printable(name)} is not valid JSON ({exc})",
+            raise GoldenError(f"{self.path}: {what} {printable(name)} is not valid JSON ({exc})",
                               str(self.path)) from None
 
 
 def blob_name(path: Path, digest: object) -> str:
     """``blobs/sha256/HEX`` for a digest (only sha256 digests are read)."""
     if not isinstance(digest, str) or not _DIGEST.match(digest):
-        raise GoldenError(f"{path}: unsupported or malformed digest {_printable(str(digest))!r} (sha256 expected)",
+        raise GoldenError(f"{path}: unsupported or malformed digest {printable(str(digest))!r} (sha256 expected)",
                           str(path))
     return "blobs/sha256/" + digest.removeprefix("sha256:")
 
@@ -188,10 +186,10 @@ def _docker_images(layout: Layout) -> list[ImageRef]:
         tags = entry.get("RepoTags") or []
         refs = []
         for n, name in enumerate(layers, 1):
-            safe = _safe(name)
+            safe = safe_name(name)
             if safe is None:
                 raise GoldenError(f"{layout.path}: layer {n} has an absolute or climbing path "
-                                  f"{_printable(name)!r}; refused", str(layout.path))
+                                  f"{printable(name)!r}; refused", str(layout.path))
             digest = "sha256:" + safe.rsplit("/", 1)[1] if re.fullmatch(r"blobs/sha256/[0-9a-f]{64}", safe) else None
             refs.append(LayerRef(n, safe, None, digest))
         found.append(ImageRef(number, tuple(str(t) for t in tags if isinstance(t, str)), None, tuple(refs)))
@@ -220,7 +218,7 @@ def _oci_images(layout: Layout) -> list[ImageRef]:
             elif kind in MANIFEST_TYPES:
                 found.append(_manifest(layout, len(found) + 1, names, str(entry["digest"]), document))
             else:
-                raise GoldenError(f"{layout.path}: unknown media type {_printable(str(kind))!r} of "
+                raise GoldenError(f"{layout.path}: unknown media type {printable(str(kind))!r} of "
                                   f"{entry.get('digest')} (an OCI image manifest or index expected)", str(layout.path))
 
     visit(layout.json("index.json", "index"), 0, ())
@@ -272,7 +270,7 @@ def choose(path: Path, found: list[ImageRef], selector: str | None) -> ImageRef:
     for ref in found:
         if (selector.isdigit() and int(selector) == ref.number) or selector in ref.tags:
             return ref
-    raise GoldenError(f"{path}: no image {_printable(selector)!r} in it (it has: {listed})", str(path))
+    raise GoldenError(f"{path}: no image {printable(selector)!r} in it (it has: {listed})", str(path))
 
 
 def open_spec(spec: GoldenSpec, budget: CopyBudget) -> Extracted:

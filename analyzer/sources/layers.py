@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, cast
 
+from analyzer.registry import printable
 from analyzer.sources import Diagnostic
 from analyzer.sources.bounded import CHUNK, CopyBudget
-from analyzer.sources.container import LAYER_TYPES, ImageRef, LayerRef, Layout, _printable, _safe
+from analyzer.sources.container import LAYER_TYPES, ImageRef, LayerRef, Layout, safe_name
 from analyzer.sources.golden import Extracted, GoldenError, GoldenSpec
 
 CONFIG = "Files/Windows/System32/config"
@@ -80,7 +81,7 @@ def _compression(layer: LayerRef, stream: _Hashing, what: str) -> str:
     if layer.media_type is not None:
         kind = LAYER_TYPES.get(layer.media_type)
         if kind is None:
-            raise GoldenError(f"{what}: layer {layer.number} has unknown media type {_printable(layer.media_type)!r} "
+            raise GoldenError(f"{what}: layer {layer.number} has unknown media type {printable(layer.media_type)!r} "
                               "(uncompressed or gzip tar layers are read)")
         return kind
     return "gzip" if stream.peek(2) == b"\x1f\x8b" else "tar"
@@ -119,10 +120,10 @@ def _walk(layout: Layout, layer: LayerRef, dest: Path, budget: CopyBudget, what:
 def _member(archive: tarfile.TarFile, member: tarfile.TarInfo, layer: LayerRef, found: _Layer, seen: set[str],
             dest: Path, budget: CopyBudget, what: str, notes: list[Diagnostic]) -> None:
     """Note one member of a layer: a whiteout, or a wanted file (copied), or nothing of interest."""
-    name = _safe(member.name)
+    name = safe_name(member.name)
     if name is None:
         notes.append(Diagnostic(what, None, "warning", "layer-member", f"layer {layer.number}: member "
-                                f"{_printable(member.name)!r} has an absolute or climbing path; skipped"))
+                                f"{printable(member.name)!r} has an absolute or climbing path; skipped"))
         return
     folded = name.casefold()
     parent, base = posixpath.split(folded)
@@ -137,10 +138,10 @@ def _member(archive: tarfile.TarFile, member: tarfile.TarInfo, layer: LayerRef, 
         return
     shown = name.replace("/", "\\")
     if folded in seen:
-        raise GoldenError(f"{what}: layer {layer.number} holds {_printable(shown)} twice; refused")
+        raise GoldenError(f"{what}: layer {layer.number} holds {printable(shown)} twice; refused")
     seen.add(folded)
     if not member.isreg():
-        raise GoldenError(f"{what}: layer {layer.number}: {_printable(shown)} is not a regular file (a link or "
+        raise GoldenError(f"{what}: layer {layer.number}: {printable(shown)} is not a regular file (a link or "
                           "special file); refused")
     delta = folded in DELTAS
     copy = None
@@ -184,13 +185,13 @@ def stack(canonical: str, base: Found, deltas: list[tuple[str, Found]], origin: 
     if STACK_DELTAS:
         return [base, *above], []
     return [base], [Diagnostic(origin, None, "warning", "delta-not-applied",
-                               f"differencing hive {_printable(d.member.replace('/', chr(92)))} of layer "
+                               f"differencing hive {printable(d.member.replace('/', chr(92)))} of layer "
                                f"{d.layer.number} was not applied (layered hives not supported yet)") for d in above]
 
 
 def display(origin: str, found: Found) -> str:
     """``golden.tar@sha256:0123456789ab(layer 2):Files\\Windows\\System32\\config\\SOFTWARE``."""
-    return f"{origin}@{found.digest[:19]}(layer {found.layer.number}):{_printable(found.member.replace('/', chr(92)))}"
+    return f"{origin}@{found.digest[:19]}(layer {found.layer.number}):{printable(found.member.replace('/', chr(92)))}"
 
 
 def extract(layout: Layout, ref: ImageRef, spec: GoldenSpec, budget: CopyBudget) -> Extracted:

@@ -16,6 +16,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
+from analyzer.registry import printable
 from analyzer.sources import Diagnostic
 from analyzer.sources.bounded import CopyBudget
 from analyzer.sources.golden import SEPARATOR, Extracted, GoldenError, GoldenSpec
@@ -44,17 +45,13 @@ class WimImage:
     def label(self) -> str:
         """``2 "Windows Server 2022 Datacenter" (ServerDatacenter, build 20348)``."""
         about = ", ".join(x for x in (self.edition, f"build {self.build}" if self.build else None) if x)
-        return f'{self.index} "{_printable(self.name)}"' + (f" ({_printable(about)})" if about else "")
+        return f'{self.index} "{printable(self.name)}"' + (f" ({printable(about)})" if about else "")
 
     def to_json(self) -> dict[str, object]:
         """The report's fields for the image."""
         return {"image_index": self.index, "image_name": self.name, "edition": self.edition, "build": self.build,
                 "product": self.product}
 
-
-def _printable(text: str) -> str:
-    """Control characters of an image name shown as escapes (names come from the evidence)."""
-    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
 
 
 def _tool(path: Path) -> str:
@@ -136,7 +133,7 @@ def choose(path: Path, found: list[WimImage], selector: str | None) -> WimImage:
     for image in found:
         if (selector.isdigit() and int(selector) == image.index) or selector.casefold() == image.name.casefold():
             return image
-    raise GoldenError(f"{path}: no image {_printable(selector)!r} in the WIM (it has: {listing(found)})", str(path))
+    raise GoldenError(f"{path}: no image {printable(selector)!r} in the WIM (it has: {listing(found)})", str(path))
 
 
 def _stored(path: Path, image: WimImage, where: str) -> list[str]:

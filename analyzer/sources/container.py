@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from analyzer.registry import printable
+from analyzer.sources import golden
 from analyzer.sources.bounded import CopyBudget
-from analyzer.sources.golden import SEPARATOR, Extracted, GoldenError, GoldenSpec
+from analyzer.sources.golden import Extracted, GoldenError, GoldenSpec
 
 MAX_JSON = 4 << 20
 """The most bytes read of one JSON document of a layout (index, manifest, config); real ones are a few KiB."""
@@ -261,16 +262,9 @@ def images(path: Path) -> list[ImageRef]:
 
 def choose(path: Path, found: list[ImageRef], selector: str | None) -> ImageRef:
     """The image ``selector`` names (its number, or one of its tags); without one, the only image."""
-    listed = ", ".join(ref.label() for ref in found)
-    if selector is None:
-        if len(found) > 1:
-            raise GoldenError(f"{path}: {len(found)} images ({listed}): give one as {path}{SEPARATOR}N or "
-                              f"{path}{SEPARATOR}TAG, or use regtls scan to check each", str(path))
-        return found[0]
-    for ref in found:
-        if (selector.isdigit() and int(selector) == ref.number) or selector in ref.tags:
-            return ref
-    raise GoldenError(f"{path}: no image {printable(selector)!r} in it (it has: {listed})", str(path))
+    return golden.choose(path, found, selector, ImageRef.label,
+                         lambda ref, text: (text.isdigit() and int(text) == ref.number) or text in ref.tags,
+                         ("N", "TAG"), "it")
 
 
 def open_spec(spec: GoldenSpec, budget: CopyBudget) -> Extracted:

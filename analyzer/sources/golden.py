@@ -8,15 +8,19 @@ image of a ``docker save`` tar or an OCI image layout.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
+from analyzer.registry import printable
 from analyzer.sources import Diagnostic, SourceError
 from analyzer.sources.bounded import CopyBudget, default_budget
 
 SEPARATOR = "@"
 WIM_MAGIC = b"MSWIM\0\0\0"
 LAYOUT_FILES = ("manifest.json", "index.json", "oci-layout")
+Image = TypeVar("Image")
 
 
 class GoldenError(SourceError):
@@ -60,6 +64,22 @@ class Extracted:
     def info(self) -> tuple[str, str, Path, dict[str, object]]:
         """The report's input entry: path, kind, the file to hash, details."""
         return str(self.hashed), self.kind, self.hashed, self.details
+
+
+def choose(path: Path, found: Sequence[Image], selector: str | None, label: Callable[[Image], str],
+           matches: Callable[[Image, str], bool], forms: tuple[str, str], where: str) -> Image:
+    """The image ``selector`` names (``matches`` decides); without one, the only image.  The one-line errors
+    list the images by ``label`` and say how to name one (``FILE@INDEX`` or ``FILE@NAME`` for ``forms``)."""
+    listed = ", ".join(map(label, found))
+    if selector is None:
+        if len(found) > 1:
+            raise GoldenError(f"{path}: {len(found)} images ({listed}): give one as {path}{SEPARATOR}{forms[0]} or "
+                              f"{path}{SEPARATOR}{forms[1]}, or use regtls scan to check each", str(path))
+        return found[0]
+    for image in found:
+        if matches(image, selector):
+            return image
+    raise GoldenError(f"{path}: no image {printable(selector)!r} in {where} (it has: {listed})", str(path))
 
 
 def kind_of(path: Path) -> str | None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from analyzer.registry import printable
-from analyzer.sources import Diagnostic
+from analyzer.sources import Diagnostic, golden
 from analyzer.sources.bounded import CopyBudget
 from analyzer.sources.golden import SEPARATOR, Extracted, GoldenError, GoldenSpec
 
@@ -118,22 +118,11 @@ def _text(node: ET.Element | None, path: str) -> str | None:
     return node.findtext(path) if node is not None else None
 
 
-def listing(found: list[WimImage]) -> str:
-    """The images for a message: ``1 "Setup" (build 20348), 2 "..." (...)``."""
-    return ", ".join(image.label() for image in found)
-
-
 def choose(path: Path, found: list[WimImage], selector: str | None) -> WimImage:
     """The image ``selector`` names (index, or name case-insensitively); without one, the only image."""
-    if selector is None:
-        if len(found) > 1:
-            raise GoldenError(f"{path}: {len(found)} images ({listing(found)}): give one as {path}{SEPARATOR}INDEX "
-                              f"or {path}{SEPARATOR}NAME, or use regtls scan to check each", str(path))
-        return found[0]
-    for image in found:
-        if (selector.isdigit() and int(selector) == image.index) or selector.casefold() == image.name.casefold():
-            return image
-    raise GoldenError(f"{path}: no image {printable(selector)!r} in the WIM (it has: {listing(found)})", str(path))
+    return golden.choose(path, found, selector, WimImage.label, lambda image, text: (
+        text.isdigit() and int(text) == image.index) or text.casefold() == image.name.casefold(),
+        ("INDEX", "NAME"), "the WIM")
 
 
 def _stored(path: Path, image: WimImage, where: str) -> list[str]:

@@ -85,8 +85,9 @@ class BackendName(str, Enum):
 
 
 Inputs = Annotated[list[Path], typer.Argument(help="Hive files (SYSTEM, SOFTWARE), a config folder or a disk "
-                                              "image (IMAGE[@VOLUME[@vssN]]), and .reg files; .reg files "
-                                              "apply on top of the hives in command-line order.",
+                                              "image (IMAGE[@VOLUME[@vssN]]), a WIM/ESD (WIM@INDEX) or "
+                                              "container image (docker save tar, OCI layout), and .reg files; "
+                                              ".reg files apply on top of the hives in command-line order.",
                                               show_default=False, readable=False)]
 Backend = Annotated[BackendName, typer.Option(help="Hive parser library.")]
 FailOnOption = Annotated[FailOn, typer.Option(help="Lowest finding level that makes the exit code 1.")]
@@ -173,6 +174,7 @@ Ignore = Annotated[list[str] | None, typer.Option(help="Do not run these rules."
              "  regtls check /mnt/evidence/Windows/System32/config --format markdown"
              "   [dim]# case-file appendix[/dim]\n\n"
              "  regtls check disk.vhdx@p2   [dim]# a Windows volume of a disk image; @p2@vss1: a shadow copy[/dim]\n\n"
+             "  regtls check install.wim@2   [dim]# one image of a WIM/ESD; golden.tar: a container image[/dim]\n\n"
              "Dirty hives are read with their .LOG1/.LOG2 (or .LOG) replayed in memory, unless --no-logs.\n\n"
              "Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it; 2 usage or unreadable input.")
 def check(
@@ -349,8 +351,9 @@ def fix(
              "  regtls scan /cases/*/Windows/System32/config\n\n"
              "  regtls scan /evidence --jobs 4 --format jsonl --output fleet.jsonl\n\n"
              "  regtls scan images/*.E01 --vss\n\n"
-             "Each config folder (or Windows root, searched a few levels down), each Windows volume of a disk image "
-             "and each group of hive files in one folder is one machine. Exit codes: 0 every machine below "
+             "Each config folder (or Windows root, searched a few levels down), each Windows volume of a disk image, "
+             "each image of a WIM, each container image and each group of hive files in one folder is one machine. "
+             "Exit codes: 0 every machine below "
              "--fail-on; 1 some machine at or above it; "
              "2 some machine could not be read (its row says why; the others are still judged).")
 def scan(

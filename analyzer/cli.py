@@ -215,7 +215,10 @@ def check(
             if d.line is None and d.level != "note":
                 typer.echo(f"regtls: {d.level}: {d.file}: {d.message}", err=True)
     typer.echo(f"regtls: {summary_line(report)}", err=True)
-    raise typer.Exit(exit_code(report.worst(), fail_on))
+    damaged = [d for d in report.diagnostics if d.code == "pol-malformed"]  # judged up to the damage, yet unreadable
+    for d in damaged if format is CheckFormat.table and output is None else ():
+        typer.echo(f"regtls: error: {d.file}: {d.message}", err=True)
+    raise typer.Exit(2 if damaged else exit_code(report.worst(), fail_on))
 
 
 def exit_code(worst: str | None, fail_on: FailOn) -> int:

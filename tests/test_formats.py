@@ -227,7 +227,7 @@ def test_junit_lint_typos_and_unreadable_file(tmp_path: Path) -> None:
                               "regtls: fail: 7 errors, 1 warnings, 0 notes in 2 file(s), 1 unreadable\n")
     assert out.startswith('<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="regtls lint (profile lint)" ')
     xml = JUnitXml.fromstring(out.encode("utf-8"))
-    assert (xml.tests, xml.failures, xml.errors, xml.skipped) == (30, 6, 1, 11)
+    assert (xml.tests, xml.failures, xml.errors, xml.skipped) == (34, 6, 1, 13)
     typos, unreadable = list(xml)
     assert (typos.name, typos.tests, typos.failures, typos.errors, typos.skipped) == (TYPOS, 29, 6, 0, 11)
     _, _, report, _ = run_json("lint", TYPOS, "--format", "json")

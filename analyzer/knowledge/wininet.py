@@ -97,19 +97,25 @@ def effective(machine: Machine, os: OsInfo | None, key: str, root: Path | None) 
     evidence, problems = dword_evidence(machine, tuple(layer.reading for layer in found))
     extra: dict[str, object] = {"mask": None, "protocols": None, "layer": None}
     note = "; Security_HKLM_only=1: the user's values are ignored" if hklm_only else ""
+    missing: list[str] = []  # stronger layers the inputs do not hold
     for layer in found:
         reading = layer.reading
         if reading.value is None:
             if not reading.known:
-                return Setting(setting_id, UNKNOWN, "unknown", f"not known: the {layer.label} value is not in the "
-                               "inputs" + note, evidence, extra, problems)
+                missing.append(layer.label)
             continue
+        unless = f", unless the {' or the '.join(missing)} (not in the inputs) overrides it" if missing else ""
         if reading.number is None:
-            return Setting(setting_id, INVALID, "explicit", f"{layer.label}: {reading.problem}{note}", evidence,
+            return Setting(setting_id, UNKNOWN if missing else INVALID, "explicit",
+                           f"{layer.label}: {reading.problem}{unless}{note}", evidence,
                            {**extra, "layer": layer.label}, problems)
         mask = reading.number
-        return Setting(setting_id, SET, "explicit", f"{layer.label}: SecureProtocols=0x{mask:x}{note}", evidence,
+        return Setting(setting_id, UNKNOWN if missing else SET, "explicit",
+                       f"{layer.label}: SecureProtocols=0x{mask:x}{unless}{note}", evidence,
                        {"mask": mask, "protocols": protocols(mask), "layer": layer.label}, problems)
+    if missing:
+        return Setting(setting_id, UNKNOWN, "unknown", f"not known: the {' and the '.join(missing)} value(s) are not "
+                       "in the inputs" + note, evidence, extra, problems)
     default = default_mask(os) if os else None
     if default is None:
         detail = "absent; WinINet's default for this OS is not documented (UNCERTAIN)" if os else "absent; OS not known"

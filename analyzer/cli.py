@@ -77,6 +77,7 @@ class ScanFormat(str, Enum):
 class FixFormat(str, Enum):
     reg = "reg"
     ps1 = "ps1"
+    pol = "pol"
 
 
 class BackendName(str, Enum):
@@ -311,7 +312,7 @@ def fix(
     profile: Profile = "azure-backup",
     select: Select = None,
     ignore: Ignore = None,
-    format: Annotated[FixFormat, typer.Option("--format", "-f", help="regedit 5.00 file or PowerShell script.")]
+    format: Annotated[FixFormat, typer.Option("--format", "-f", help="regedit 5.00 file, PowerShell script or machine Registry.pol (GPO).")]
     = FixFormat.reg,
     backend: Backend = BackendName.python_registry,
     no_logs: NoLogs = False,
@@ -332,7 +333,7 @@ def fix(
         result = plan(loaded, chosen, lambda: load(inputs, backend.value, logs=not no_logs))
     except (SourceError, ProfileError) as exc:
         fail(str(exc))
-    render = fixfile.render_reg if format is FixFormat.reg else fixfile.render_ps1
+    render = fixfile.RENDERERS[format.value]
     after = result.after
     comments = [f"regtls {__version__} fix for profile {chosen.name}: {len(result.changes)} change(s); verdict before "
                 f"{result.before.verdict}, after {after.verdict}",

@@ -312,7 +312,8 @@ def fix(
     profile: Profile = "azure-backup",
     select: Select = None,
     ignore: Ignore = None,
-    format: Annotated[FixFormat, typer.Option("--format", "-f", help="regedit 5.00 file, PowerShell script or machine Registry.pol (GPO).")]
+    format: Annotated[FixFormat, typer.Option("--format", "-f", help="regedit 5.00 file, PowerShell script or "
+                                              "machine Registry.pol (GPO).")]
     = FixFormat.reg,
     backend: Backend = BackendName.python_registry,
     no_logs: NoLogs = False,

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from analyzer.registry import STRING_TYPES, Path, decode_string, fold
 
 if TYPE_CHECKING:
+    from analyzer.knowledge import Setting
     from analyzer.machine import Machine
     from analyzer.sources.hive import HiveFile
 
@@ -147,9 +148,11 @@ def name_users(hives: list[tuple[str, FsPath, str]], machine: Machine) -> list[U
     return users
 
 
-def machine_extras(folder: FsPath) -> list[FsPath]:
-    """The user hives and local policy files of the Windows root a machine folder is or lies in."""
-    root = windows_root(folder)
+def machine_extras(folder: FsPath | str) -> list[FsPath]:
+    """The user hives and local policy files of the Windows root a machine folder is or lies in (none for
+    anything else, such as a disk image's volume)."""
+    folder = FsPath(folder)
+    root = windows_root(folder) if folder.is_dir() else None
     return [*ntuser_files(root), *policy_files(root)] if root is not None else []
 
 
@@ -163,3 +166,10 @@ def mount(machine: Machine, hives: list[tuple[str, FsPath, str]], bases: dict[st
     if len(people) == 1:
         machine.current_user = people[0].prefix
     return people
+
+
+def users_tls_off(settings: list[Setting]) -> int:
+    """How many users' effective WinINet settings leave neither TLS 1.2 nor TLS 1.3 on."""
+    from analyzer.knowledge.wininet import is_user_setting, tls_off
+
+    return sum(1 for s in settings if is_user_setting(s.id) and tls_off(s))

@@ -229,7 +229,7 @@ def test_junit_lint_typos_and_unreadable_file(tmp_path: Path) -> None:
     xml = JUnitXml.fromstring(out.encode("utf-8"))
     assert (xml.tests, xml.failures, xml.errors, xml.skipped) == (34, 6, 1, 13)
     typos, unreadable = list(xml)
-    assert (typos.name, typos.tests, typos.failures, typos.errors, typos.skipped) == (TYPOS, 29, 6, 0, 11)
+    assert (typos.name, typos.tests, typos.failures, typos.errors, typos.skipped) == (TYPOS, 33, 6, 0, 13)
     _, _, report, _ = run_json("lint", TYPOS, "--format", "json")
     cases = outcomes(typos)
     assert list(cases) == [f"{r['rule']} {r['name']}" for r in report["results"]]

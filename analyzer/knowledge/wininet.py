@@ -126,13 +126,14 @@ def effective(machine: Machine, os: OsInfo | None, key: str, root: Path | None) 
                    problems)
 
 
-def configured(machine: Machine) -> list[tuple[str, Path, Dword]]:
+def configured(machine: Machine, names: dict[str, str] | None = None) -> list[tuple[str, Path, Dword]]:
     """(who, key, reading) of every ``SecureProtocols`` value present: machine policy and preference, and each
-    user's policy and preference."""
+    user's policy and preference (``names``: how to call a user, by the key under HKEY_USERS)."""
     places: list[tuple[str, Path]] = [("machine policy", HKLM_POLICY), ("machine preference", HKLM_PREFERENCE)]
     for key, root in user_roots(machine):
         policy, preference = user_keys(root)
-        places += [(f"user {key} policy", policy), (f"user {key} preference", preference)]
+        who = (names or {}).get(key, key)
+        places += [(f"user {who} policy", policy), (f"user {who} preference", preference)]
     readings = [(who, path, read_dword(machine, path, VALUE)) for who, path in places]
     return [(who, path, r) for who, path, r in readings if r.value is not None]
 

@@ -8,7 +8,8 @@ from analyzer.rules import FAIL, NOT_APPLICABLE, PASS, Context, Hit, Outcome, ru
 
 def _hits(ctx: Context, bad: int, want: bool) -> tuple[list[Hit], int]:
     """A hit for each configured value that lacks (``want``) or has any of the ``bad`` bits, and how many exist."""
-    found = configured(ctx.machine)
+    names = {u.key: f"{u.name} ({u.sid})" if u.sid else u.name for u in ctx.loaded.users}
+    found = configured(ctx.machine, names)
     hits = []
     for who, path, reading in found:
         mask = reading.number

@@ -64,7 +64,8 @@ def test_records_and_their_byte_offsets() -> None:
     (b"PReq\x01\x00\x00\x00", 0, "no PReg signature"),
     (preg(version=2), 4, "version 2; only version 1 is defined"),
     (b"PReg\x01\x00", 4, "the header ends before its version"),
-    (preg(rec(INET, "x", 4, dword(1))[:-2]), 8 + len(rec(INET, "x", 4, dword(1))) - 2, "expected the end of the record"),
+    (preg(rec(INET, "x", 4, dword(1))[:-2]), 8 + len(rec(INET, "x", 4, dword(1))) - 2,
+     "expected the end of the record"),
     (preg(u16("[") + u16(INET)), 10, "a name without its terminating NUL"),
     (preg(u16("(")), 8, "expected the start of a record"),
 ])
@@ -82,7 +83,8 @@ def test_a_declared_size_past_the_end_is_damage_not_a_read() -> None:
 
 def test_directives_change_the_hive_as_documented(tmp_path: Path) -> None:
     policies = "HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\Demo"
-    software = build_hive(tmp_path, "SOFTWARE", f"""[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion]
+    software = build_hive(tmp_path, "SOFTWARE", f"""\
+[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion]
 "CurrentBuildNumber"="17763"
 
 [{policies}\\DelOne]
@@ -148,7 +150,8 @@ def test_check_with_a_gpo_what_if_and_evidence_untouched(tmp_path: Path) -> None
     tls10 = [f for f in report["findings"] if f["rule"] == "SCH011" and f["location"]["file"] == str(pol)]
     assert [f["location"] for f in tls10] == [{
         "file": str(pol), "line": None, "value": "Enabled", "offset": 8,
-        "key": "HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.0\\Server"}]
+        "key": "HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\"
+               "TLS 1.0\\Server"}]
     assert report["what_if"] == {"verdict_before": "fail", "rules": [], "settings": []}  # TLS 1.0 was on already
     assert [i["kind"] for i in report["inputs"]] == ["system-hive", "software-hive", "pol"]
     assert report["inputs"][2]["root"] == "HKEY_LOCAL_MACHINE" and report["inputs"][2]["unchanged"] is True
@@ -179,10 +182,12 @@ def test_lint_a_gpo_file_sarif_and_junit_carry_the_byte_offset(tmp_path: Path) -
     code, out, err = regtls("lint", pol)
     assert code == 1 and err == "regtls: fail: 2 errors, 0 warnings, 1 notes in 1 file(s)\n"
     assert out.splitlines() == [
-        f"{pol} (offset 8): error REG005 key 'HKEY_LOCAL_MACHINE\\\\SOFTWARE\\\\Microsoft.NETFramework\\\\v4.0.30319' is "
-        "not one Windows reads; did you mean 'HKEY_LOCAL_MACHINE\\\\SOFTWARE\\\\Microsoft\\\\.NETFramework\\\\v4.0.30319'?",
+        f"{pol} (offset 8): error REG005 key 'HKEY_LOCAL_MACHINE\\\\SOFTWARE\\\\Microsoft.NETFramework\\\\v4.0.30319'"
+        " is not one Windows reads; did you mean "
+        "'HKEY_LOCAL_MACHINE\\\\SOFTWARE\\\\Microsoft\\\\.NETFramework\\\\v4.0.30319'?",
         f"{pol} (offset {8 + len(first)}): error REG006 TLS 1.0\\Server: Enabled=0xffffffff switches TLS 1.0 on",
-        f"{pol} (offset {8 + len(first)}): note SCH005 TLS 1.0\\Server: Enabled=0xffffffff is the legacy form of 1 (on)"]
+        f"{pol} (offset {8 + len(first)}): note SCH005 TLS 1.0\\Server: Enabled=0xffffffff is the legacy form of 1 "
+        "(on)"]
     code, out, _ = regtls("lint", pol, "--format", "sarif")
     results = json.loads(out)["runs"][0]["results"]
     assert [(r["ruleId"], r["locations"][0]["physicalLocation"]["region"]) for r in results] == [

@@ -29,8 +29,8 @@ def test_scan_every_sample_machine_with_one_and_two_workers() -> None:
     assert code == 1 and err.endswith("regtls: 10 machine(s): 7 pass, 3 fail, 0 undecided, 0 unreadable\n")
     name = {r["machine"]: Path(r["machine"]).relative_to(SAMPLES).parts[0] for r in rows}
     assert {name[r["machine"]]: (r["verdict"], r["failing"]) for r in rows} == VERDICTS
-    assert {name[r["machine"]]: (len(r["inputs"]), r["users_tls_off"]) for r in rows if r["users_tls_off"] is not None} \
-        == {"win11-two-users": (5, 1)}  # two users (bob's WinINet offers SSL only) and the machine GPO file
+    users = {name[r["machine"]]: (len(r["inputs"]), r["users_tls_off"]) for r in rows if r["users_tls_off"] is not None}
+    assert users == {"win11-two-users": (5, 1)}  # two users (bob's WinINet offers SSL only) and the machine GPO file
     assert all(r["schema"] == "regtls.scan/1" and len(r["inputs"]) == 2 for r in rows if r["users_tls_off"] is None)
 
 

@@ -212,7 +212,8 @@ def compare(before: Report, after: Report) -> WhatIf:
     statuses = {r.rule: r.status for r in before.results}
     states = {s.id: s.state for s in before.settings}
     rules = tuple((r.rule, statuses[r.rule], r.status) for r in after.results if statuses.get(r.rule) != r.status)
-    settings = tuple((s.id, states[s.id], s.state) for s in after.settings if states.get(s.id) != s.state)
+    settings = tuple((s.id, states.get(s.id, "absent"), s.state) for s in after.settings  # a user a change set adds
+                     if states.get(s.id) != s.state)
     return WhatIf(before.verdict, rules, settings)
 
 

@@ -20,8 +20,8 @@ def _hits(ctx: Context, bad: int, want: bool) -> tuple[list[Hit], int]:
         elif want and not mask & bad:
             hits.append(Hit(f"{who}: SecureProtocols=0x{mask:x} does not include TLS 1.2 (0x800)", where))
         elif not want and mask & bad:
-            names = [n for bit, n in ((SSL2, "SSL 2.0"), (SSL3, "SSL 3.0")) if mask & bit]
-            hits.append(Hit(f"{who}: SecureProtocols=0x{mask:x} turns on {' and '.join(names)}", where))
+            ssl = [n for bit, n in ((SSL2, "SSL 2.0"), (SSL3, "SSL 3.0")) if mask & bit]
+            hits.append(Hit(f"{who}: SecureProtocols=0x{mask:x} turns on {' and '.join(ssl)}", where))
     return hits, len(found)
 
 

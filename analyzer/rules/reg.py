@@ -173,20 +173,16 @@ def set_twice(ctx: Context) -> Outcome:
 
 
 def _change_set_paths(ctx: Context) -> Iterator[tuple[Path, Location]]:
-    """Each key path a change set names (first mention), with where."""
+    """Each key path a change set names (first mention), with where (a Registry.pol op's line is a byte offset)."""
     seen: set[tuple[str, ...]] = set()
-    for reg in ctx.loaded.regs:
-        for op in reg.ops:
+    sets = [(r.path, r.ops, False) for r in ctx.loaded.regs] + [(p.path, p.ops, True) for p in ctx.loaded.pols]
+    for file, ops, offsets in sets:
+        for op in ops:
             folded = tuple(fold(p) for p in op.path)
             if folded not in seen:
                 seen.add(folded)
-                yield op.path, Location(reg.path, op.line, join_path(op.path), None, op.column)
-    for pol in ctx.loaded.pols:
-        for op in pol.ops:
-            folded = tuple(fold(p) for p in op.path)
-            if folded not in seen:
-                seen.add(folded)
-                yield op.path, Location(pol.path, None, join_path(op.path), offset=op.line)
+                yield op.path, (Location(file, None, join_path(op.path), offset=op.line) if offsets
+                                else Location(file, op.line, join_path(op.path), None, op.column))
 
 
 @rule("REG005", "reg-key-misspelled", "error")

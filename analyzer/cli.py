@@ -77,6 +77,7 @@ class ScanFormat(str, Enum):
 class FixFormat(str, Enum):
     reg = "reg"
     ps1 = "ps1"
+    pol = "pol"
 
 
 class BackendName(str, Enum):
@@ -217,7 +218,10 @@ def check(
             if d.line is None and d.level != "note":
                 typer.echo(f"regtls: {d.level}: {d.file}: {d.message}", err=True)
     typer.echo(f"regtls: {summary_line(report)}", err=True)
-    raise typer.Exit(exit_code(report.worst(), fail_on))
+    damaged = [d for d in report.diagnostics if d.code == "pol-malformed"]  # judged up to the damage, yet unreadable
+    for d in damaged if format is CheckFormat.table and output is None else ():
+        typer.echo(f"regtls: error: {d.file}: {d.message}", err=True)
+    raise typer.Exit(2 if damaged else exit_code(report.worst(), fail_on))
 
 
 def exit_code(worst: str | None, fail_on: FailOn) -> int:
@@ -310,7 +314,8 @@ def fix(
     profile: Profile = "azure-backup",
     select: Select = None,
     ignore: Ignore = None,
-    format: Annotated[FixFormat, typer.Option("--format", "-f", help="regedit 5.00 file or PowerShell script.")]
+    format: Annotated[FixFormat, typer.Option("--format", "-f", help="regedit 5.00 file, PowerShell script or "
+                                              "machine Registry.pol (GPO).")]
     = FixFormat.reg,
     backend: Backend = BackendName.python_registry,
     no_logs: NoLogs = False,
@@ -331,7 +336,7 @@ def fix(
         result = plan(loaded, chosen, lambda: load(inputs, backend.value, logs=not no_logs))
     except (SourceError, ProfileError) as exc:
         fail(str(exc))
-    render = fixfile.render_reg if format is FixFormat.reg else fixfile.render_ps1
+    render = fixfile.RENDERERS[format.value]
     after = result.after
     comments = [f"regtls {__version__} fix for profile {chosen.name}: {len(result.changes)} change(s); verdict before "
                 f"{result.before.verdict}, after {after.verdict}",

@@ -174,9 +174,11 @@ def count(findings: list[Finding], results: list[RuleResult]) -> dict[str, int]:
 
 
 def lint(paths: list[Path], profile: Profile, backend: str) -> Run:
-    """Judge each ``.reg`` file on its own, as a change set: what it sets is judged, the rest stays undecided.
+    """Judge each ``.reg`` or Registry.pol file on its own, as a change set: what it sets is judged, the rest stays
+    undecided.
 
-    A file that cannot be read becomes a notification; the other files are still linted.
+    A file that cannot be read (or a Registry.pol damaged part way) becomes a notification; the other files
+    (and the records before the damage) are still linted.
     """
     inputs: list[InputInfo] = []
     results: list[RuleResult] = []
@@ -187,8 +189,11 @@ def lint(paths: list[Path], profile: Profile, backend: str) -> Run:
         try:
             loaded = load_inputs([path], backend)
             if loaded.hives:
-                raise SourceError(f"{path}: a hive file; lint reads .reg files (use regtls check for hives)", str(path))
+                raise SourceError(f"{path}: a hive file; lint reads .reg and Registry.pol files (use regtls check for "
+                                  "hives)", str(path))
             report = run(loaded, profile)
+            notifications += [replace(d, message=f"{d.file}: {d.message}") for d in loaded.diagnostics
+                              if d.code == "pol-malformed"]
         except SourceError as exc:
             notifications.append(Diagnostic(exc.file or str(path), None, "error", "unreadable", str(exc)))
             continue
@@ -207,7 +212,8 @@ def compare(before: Report, after: Report) -> WhatIf:
     statuses = {r.rule: r.status for r in before.results}
     states = {s.id: s.state for s in before.settings}
     rules = tuple((r.rule, statuses[r.rule], r.status) for r in after.results if statuses.get(r.rule) != r.status)
-    settings = tuple((s.id, states[s.id], s.state) for s in after.settings if states.get(s.id) != s.state)
+    settings = tuple((s.id, states.get(s.id, "absent"), s.state) for s in after.settings  # a user a change set adds
+                     if states.get(s.id) != s.state)
     return WhatIf(before.verdict, rules, settings)
 
 
@@ -218,9 +224,11 @@ def check(paths: list[Path], profile: Profile, backend: str, logs: bool = True) 
     """
     loaded = load_inputs(paths, backend, logs=logs)
     report = run(loaded, profile)
-    if loaded.hives and loaded.regs:  # the hives alone, read once: the same hive objects without the change sets
+    if loaded.hives and (loaded.regs or loaded.pols):  # the hives alone, read once: the same hive objects
         hives_only = Machine(loaded.machine.mounts, loaded.machine.control_set)
-        before = Loaded(hives_only, [i for i in loaded.inputs if i.kind != "reg"], loaded.hives, [], [])
+        hives_only.current_user = loaded.machine.current_user
+        before = Loaded(hives_only, [i for i in loaded.inputs if i.kind not in ("reg", "pol")], loaded.hives, [], [],
+                        users=loaded.users)
         report.what_if = compare(run(before, profile), report)
     loaded.inputs = [verified(info) for info in loaded.inputs]
     return report

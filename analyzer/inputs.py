@@ -12,14 +12,16 @@ from typing import TYPE_CHECKING
 from analyzer.knowledge.scope import Scope, in_scope
 from analyzer.machine import Machine, Mount
 from analyzer.registry import Path
-from analyzer.sources import Diagnostic, SourceError
+from analyzer.sources import Diagnostic, SourceError, users
 from analyzer.sources.folder import logs_for, machine_in
 from analyzer.sources.hive import DEFAULT_BACKEND, HiveFile
 from analyzer.sources.regfile import Op, OpKind, RegFile, RegReader
+from analyzer.sources.users import User
 
 if TYPE_CHECKING:
     from analyzer.sources.golden import Extracted
     from analyzer.sources.logs import LogUse
+    from analyzer.sources.pol import PolFile
     from analyzer.sources.volumes import ImageSpec, Opened
 
 HIVE_PREFIX = {"system": ("HKEY_LOCAL_MACHINE", "SYSTEM"), "software": ("HKEY_LOCAL_MACHINE", "SOFTWARE")}
@@ -49,6 +51,8 @@ class Loaded:
     regs: list[RegFile]
     diagnostics: list[Diagnostic]
     images: list[Opened | Extracted] = field(default_factory=list)  # keeps the copies out of disk images alive
+    users: list[User] = field(default_factory=list)  # the NTUSER.DAT hives mounted under HKEY_USERS
+    pols: list[PolFile] = field(default_factory=list)  # the Registry.pol change sets, in order
 
 
 def sha256_file(path: FsPath) -> str:
@@ -136,15 +140,19 @@ def expand(paths: list[FsPath]) -> Expanded:
             out.items.append(Item(path, str(path)))
             continue
         machine = machine_in(path)
+        if machine is None and (gpos := users.sysvol_files(path)):
+            out.items += [Item(p, str(p)) for p in gpos]
+            continue
         if machine is None:
             raise SourceError(f"{path}: a folder without SYSTEM or SOFTWARE hives (looked in it and in "
                               "Windows/System32/config below it)", str(path))
         out.items += [Item(h, str(h)) for h in machine.hives]
+        out.items += [Item(h, str(h)) for h in users.machine_extras(path)]
         out.notes += [Diagnostic(str(path), None, "note", "regback", note) for note in machine.notes]
     return out
 
 
-_NOT_IMAGES = (b"regf", b"\xff\xfe", b"\xfe\xff", b"\xef\xbb\xbf", b"Windows Registry", b"REGEDIT", b"CREG")
+_NOT_IMAGES = (b"regf", b"\xff\xfe", b"\xfe\xff", b"\xef\xbb\xbf", b"Windows Registry", b"REGEDIT", b"CREG", b"PReg")
 
 
 def _image_spec(path: FsPath) -> ImageSpec | None:
@@ -207,6 +215,7 @@ def load(paths: list[FsPath], backend: str = DEFAULT_BACKEND, wanted: Scope | No
     expanded = expand(paths)
     hives: dict[str, HiveFile] = {}
     reg_items: list[Item] = []
+    ntusers: list[tuple[str, FsPath, str]] = []
     infos: list[InputInfo] = [image_info(opened) for opened in expanded.images]
     for item in expanded.items:
         _check_exists(item.path)
@@ -216,17 +225,30 @@ def load(paths: list[FsPath], backend: str = DEFAULT_BACKEND, wanted: Scope | No
         digest = sha256_file(item.path)  # before reading: the report shows it again after
         hive = HiveFile(item.path, backend, item.display, logs=logs_for(item.path) if logs else None,
                         log_names=item.image.display if item.image else str)
+        if hive.kind == "ntuser":
+            hives[f"ntuser:{item.display}"] = hive
+            ntusers.append((item.display, item.path, hive.header.file_name))
+            infos.append(_hive_info(item, hive, backend, digest))
+            continue
         if hive.kind in hives:
             raise SourceError(f"{item.display}: a second {hive.kind.upper()} hive ({hives[hive.kind].display} is "
                               "the first); give one SYSTEM and one SOFTWARE hive per machine")
         hives[hive.kind] = hive
         infos.append(_hive_info(item, hive, backend, digest))
     system = hives.get("system")
-    machine = Machine([Mount(HIVE_PREFIX[k], h) for k, h in sorted(hives.items())],
+    machine = Machine([Mount(HIVE_PREFIX[k], h) for k, h in sorted(hives.items()) if k in HIVE_PREFIX],
                       system.control_set if system else None)
+    people = users.mount(machine, ntusers, {k: h for k, h in hives.items() if k.startswith("ntuser:")})
     regs: list[RegFile] = []
+    pols: list[PolFile] = []
     for item in reg_items:
         path = item.path
+        if _is_pol(path):
+            from analyzer.sources.pol import apply_pol
+
+            pols.append(apply_pol(machine, path, item.display, people))
+            infos.append(InputInfo(item.display, "pol", sha256_file(path), {"root": "\\".join(pols[-1].root)}))
+            continue
         reader = RegReader(path, item.display, wanted, check_all)
         ops = list(reader if wanted is None else kept(reader, wanted))
         machine.apply(ops, reader.display)
@@ -234,8 +256,17 @@ def load(paths: list[FsPath], backend: str = DEFAULT_BACKEND, wanted: Scope | No
         infos.append(InputInfo(item.display, "reg", sha256_file(path),
                                {"encoding": reader.encoding, "format": reader.version}))
     diagnostics = (expanded.notes + [d for h in hives.values() for d in h.diagnostics]
-                   + [d for r in regs for d in r.diagnostics])
-    return Loaded(machine, infos, hives, regs, diagnostics, expanded.images)
+                   + [d for r in regs for d in r.diagnostics] + [d for p in pols for d in p.diagnostics])
+    return Loaded(machine, infos, hives, regs, diagnostics, expanded.images, people, pols)
+
+
+def _is_pol(path: FsPath) -> bool:
+    """Whether a file starts with the Registry.pol signature ``PReg``."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) == b"PReg"
+    except OSError:
+        return False  # reported when it is read as a .reg file
 
 
 def image_info(opened: Opened | Extracted) -> InputInfo:

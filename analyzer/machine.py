@@ -67,14 +67,18 @@ class Machine:
     def __init__(self, mounts: Iterable[Mount] = (), control_set: str | None = None) -> None:
         self.mounts = list(mounts)
         self.control_set = control_set
+        self.current_user: Path | None = None  # HKEY_USERS\<SID> that HKEY_CURRENT_USER links to, when one user
         self._root = _Node("")
 
     # -- building ----------------------------------------------------------------------------------
-    def apply(self, ops: Iterable[Op], file: str) -> None:
-        """Apply one ``.reg`` change set; later changes win over earlier ones and over the hives."""
+    def apply(self, ops: Iterable[Op], file: str, offsets: bool = False) -> None:
+        """Apply one change set; later changes win over earlier ones and over the hives.
+
+        With ``offsets``, each operation's ``line`` is a byte offset (a Registry.pol record).
+        """
         for op in ops:
             path = self.resolve(op.path)
-            origin = Origin(file, op.line, op.column)
+            origin = Origin(file, offset=op.line) if offsets else Origin(file, op.line, op.column)
             if op.kind is OpKind.DELETE_KEY:
                 node = self._node(path, create=True)
                 assert node is not None
@@ -109,7 +113,10 @@ class Machine:
 
     # -- paths -------------------------------------------------------------------------------------
     def resolve(self, path: Path) -> Path:
-        r"""Map ``HKLM\SYSTEM\CurrentControlSet`` to the control set in use, when a SYSTEM hive tells it."""
+        r"""Map ``HKLM\SYSTEM\CurrentControlSet`` to the control set in use, when a SYSTEM hive tells it, and
+        ``HKEY_CURRENT_USER`` to the one user hive mounted under ``HKEY_USERS``."""
+        if self.current_user and path and fold(path[0]) == "HKEY_CURRENT_USER":
+            return (*self.current_user, *path[1:])
         if (self.control_set and len(path) >= 3 and fold(path[0]) == "HKEY_LOCAL_MACHINE"
                 and fold(path[1]) == "SYSTEM" and fold(path[2]) == fold(CURRENT_CONTROL_SET)):
             return (*path[:2], self.control_set, *path[3:])

@@ -123,9 +123,12 @@ class Origin:
     line: int | None = None
     column: int | None = None
     control_set: str | None = None
+    offset: int | None = None  # the byte offset of a Registry.pol record
 
     def describe(self) -> str:
-        """Short human-readable form, e.g. ``fix.reg:7`` or ``SYSTEM (ControlSet001)``."""
+        """Short human-readable form, e.g. ``fix.reg:7``, ``Registry.pol (offset 8)`` or ``SYSTEM (ControlSet001)``."""
+        if self.offset is not None:
+            return f"{self.file} (offset {self.offset})"
         if self.line is not None:
             return f"{self.file}:{self.line}"
         return f"{self.file} ({self.control_set})" if self.control_set else self.file

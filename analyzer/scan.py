@@ -31,6 +31,7 @@ class Row:
     failing: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     error: str | None = None
+    users_tls_off: int | None = None  # users whose WinINet keeps neither TLS 1.2 nor 1.3 (None: no user hives)
 
     def to_json(self) -> dict[str, object]:
         """The ``regtls.scan/1`` object of one machine (one JSON Lines record)."""
@@ -48,19 +49,22 @@ def _profile(name: str) -> Profile:
 def judge(source: MachineSource, profile: str, backend: str, logs: bool = True) -> Row:
     """Judge one machine; any failure becomes the row's ``error`` (this runs in a worker process)."""
     from analyzer.engine import check as run_check
+    from analyzer.sources.users import machine_extras, users_tls_off
 
-    inputs = [str(p) for p in source.hives]
     if source.problem is not None:
-        return Row(source.name, inputs, error=source.problem)
+        return Row(source.name, [str(p) for p in source.hives], error=source.problem)
+    files = [*source.hives, *machine_extras(source.name)]  # its users' hives and local GPO files
+    inputs = [str(p) for p in files]
     try:
-        report = run_check(list(source.hives), _profile(profile), backend, logs)
+        report = run_check(files, _profile(profile), backend, logs)
     except Exception as exc:
         message = " ".join(str(exc).split()) or type(exc).__name__
         return Row(source.name, inputs, error=message)
     system = report.loaded.hives.get("system")
     failing = sorted({f.rule for f in report.findings if f.level == "error"})
     return Row(source.name, inputs, report.os.name if report.os else None, report.os.build if report.os else None,
-               system.control_set if system else None, report.verdict, failing, report.counts)
+               system.control_set if system else None, report.verdict, failing, report.counts,
+               users_tls_off=users_tls_off(report.settings) if report.loaded.users else None)
 
 
 def scan(sources: list[MachineSource], profile: str, backend: str, jobs: int, logs: bool = True,

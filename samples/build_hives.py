@@ -18,13 +18,15 @@ from typing import Final
 # built hive is set to this value, so that rebuilding from the same source gives the same bytes.
 FIXED_FILETIME: Final = (1_704_067_200 + 11_644_473_600) * 10_000_000
 
-HIVE_KINDS: Final = ("SYSTEM", "SOFTWARE")
-REG_PREFIX: Final = {kind: "HKEY_LOCAL_MACHINE\\" + kind for kind in HIVE_KINDS}
+HIVE_KINDS: Final = ("SYSTEM", "SOFTWARE", "NTUSER")
+# a user's NTUSER.DAT is HKEY_CURRENT_USER while that user is logged on
+REG_PREFIX: Final = {**{kind: "HKEY_LOCAL_MACHINE\\" + kind for kind in HIVE_KINDS[:2]}, "NTUSER": "HKEY_CURRENT_USER"}
 # Windows keeps the last 31 UTF-16 characters of the hive's path in the base block; real SYSTEM
 # hives just say "SYSTEM". regipy and python-registry take the hive type from this field.
 HEADER_FILE_NAME: Final = {
     "SYSTEM": "SYSTEM",
     "SOFTWARE": "\\SystemRoot\\System32\\Config\\SOFTWARE"[-31:],
+    "NTUSER": "\\??\\C:\\Users\\user\\ntuser.dat",
 }
 HIVEX_PACKAGE: Final = "libwin-hivex-perl"
 REG_HEADERS: Final = ("Windows Registry Editor Version 5.00", "REGEDIT4")
@@ -84,7 +86,7 @@ def _checksum(base_block: bytes | bytearray) -> int:
     return {0: 1, 0xFFFFFFFF: 0xFFFFFFFE}.get(value, value)
 
 
-def empty_hive(kind: str, filetime: int = FIXED_FILETIME) -> bytes:
+def empty_hive(kind: str, filetime: int = FIXED_FILETIME, header: str | None = None) -> bytes:
     """Return a valid, empty regf 1.3 hive: base block plus one hbin holding the root key and its sk."""
     if kind not in HIVE_KINDS:
         raise ValueError(f"hive kind must be one of {HIVE_KINDS}, not {kind!r}")
@@ -128,7 +130,7 @@ def empty_hive(kind: str, filetime: int = FIXED_FILETIME) -> bytes:
         + cells
         + struct.pack("<i", free).ljust(free, b"\0")
     )
-    file_name = HEADER_FILE_NAME[kind].encode("utf-16-le").ljust(64, b"\0")
+    file_name = (header or HEADER_FILE_NAME[kind])[-31:].encode("utf-16-le").ljust(64, b"\0")
     # seq1, seq2, timestamp, major 1, minor 3 (hivex writes big values without 'db' records, which
     # only version 1.3 allows), type 0 (primary), format 1 (direct memory load), root cell,
     # hbins size, clustering factor 1, then the file name.
@@ -236,6 +238,7 @@ def prepare_merge_text(text: str, kind: str) -> str:
     rejects keys outside ``HKEY_LOCAL_MACHINE\<kind>`` and ``CurrentControlSet``.
     """
     prefix = REG_PREFIX[kind]
+    depth0 = prefix.count("\\") + 1
     lines = text.splitlines()
     first = next((i for i, line in enumerate(lines) if line.strip()), None)
     if first is None or lines[first].strip() not in REG_HEADERS:
@@ -254,9 +257,9 @@ def prepare_merge_text(text: str, kind: str) -> str:
             deleting = stripped.startswith("[-")
             path = stripped[2:-1] if deleting else stripped[1:-1]
             parts = path.split("\\")
-            if "\\".join(parts[:2]).lower() != prefix.lower():
+            if "\\".join(parts[:depth0]).lower() != prefix.lower():
                 raise BuildError(f"line {number}: key [{path}] is not under [{prefix}]")
-            if not all(parts[2:]):
+            if not all(parts[depth0:]):
                 raise BuildError(f"line {number}: key [{path}] has an empty name component")
             if len(parts) > 2 and parts[2].lower() == "currentcontrolset":
                 raise BuildError(
@@ -267,7 +270,7 @@ def prepare_merge_text(text: str, kind: str) -> str:
                 gone = path.lower()
                 known = {k for k in known if k != gone and not k.startswith(gone + "\\")}
             else:
-                for depth in range(3, len(parts) + 1):
+                for depth in range(depth0 + 1, len(parts) + 1):
                     ancestor = "\\".join(parts[:depth])
                     if ancestor.lower() not in known:
                         known.add(ancestor.lower())
@@ -318,28 +321,73 @@ def merge(kind: str, text: str, hive: Path, what: str) -> None:
         )
 
 
-def build_hive(kind: str, source: Path, out: Path) -> None:
-    """Build the ``kind`` ("SYSTEM" or "SOFTWARE") hive file ``out`` from the .reg file ``source``."""
+def build_hive(kind: str, source: Path, out: Path, header: str | None = None) -> None:
+    """Build the ``kind`` ("SYSTEM", "SOFTWARE" or "NTUSER") hive file ``out`` from the .reg file ``source``
+    (``header``: the file name its base block keeps, e.g. ``\\??\\C:\\Users\\alice\\ntuser.dat``)."""
     if kind not in HIVE_KINDS:
         raise ValueError(f"hive kind must be one of {HIVE_KINDS}, not {kind!r}")
     text = read_reg_text(source)
     with tempfile.TemporaryDirectory(prefix="regtls-hive-") as tmp:
         hive = Path(tmp) / kind
-        hive.write_bytes(empty_hive(kind))
+        hive.write_bytes(empty_hive(kind, header=header))
         merge(kind, text, hive, str(source))
         data = bytearray(hive.read_bytes())
     set_timestamps(data)
     out.write_bytes(bytes(data))
 
 
+def build_pol(source: Path, out: Path) -> None:
+    """Write the Registry.pol ``out`` ([MS-GPREG] 2.2.1: ``PReg``, version 1, ``[key;value;type;size;data]``
+    records in UTF-16LE) from a .reg file ``source`` of ``HKEY_LOCAL_MACHINE`` keys with dword and string values."""
+    def u16(text: str) -> bytes:
+        return text.encode("utf-16-le")
+
+    records, key = [], None
+    for number, line in enumerate(read_reg_text(source).splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith(";") or line in REG_HEADERS:
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            root, _, key = line[1:-1].partition("\\")
+            if root != "HKEY_LOCAL_MACHINE" or not key:
+                raise BuildError(f"{source}: line {number}: a machine policy key must be under HKEY_LOCAL_MACHINE")
+            continue
+        match = re.fullmatch(r'"([^"]+)"=(?:dword:([0-9a-fA-F]{1,8})|"([^"]*)")', line)
+        if match is None or key is None:
+            raise BuildError(f"{source}: line {number}: only \"name\"=dword:N and \"name\"=\"text\" lines are "
+                             "supported")
+        name, number_text, text = match.groups()
+        type_num, data = (4, struct.pack("<I", int(number_text, 16))) if number_text else (1, u16(text + "\0"))
+        records.append(u16("[") + u16(key + "\0") + u16(";") + u16(name + "\0") + u16(";")
+                       + struct.pack("<I", type_num) + u16(";") + struct.pack("<I", len(data)) + u16(";") + data
+                       + u16("]"))
+    out.write_bytes(b"PReg" + struct.pack("<I", 1) + b"".join(records))
+
+
+def build(kind: str, source: Path, out: Path) -> None:
+    """Build one sample file: a hive (a user's named after its ``Users\\<name>`` folder) or a Registry.pol."""
+    if kind == "POL":
+        build_pol(source, out)
+    else:
+        header = f"\\??\\C:\\Users\\{source.parent.name}\\ntuser.dat" if kind == "NTUSER" else None
+        build_hive(kind, source, out, header)
+
+
+def _machine_files(machine: Path) -> list[tuple[str, Path, Path]]:
+    config = machine / "Windows" / "System32" / "config"
+    folder = config if config.is_dir() else machine
+    found = [(kind, source, source.with_suffix(""))
+             for kind in HIVE_KINDS[:2] if (source := folder / f"{kind}.reg").is_file()]
+    found += [("NTUSER", source, source.with_suffix("")) for source in sorted(machine.glob("Users/*/NTUSER.DAT.reg"))]
+    found += [("POL", source, source.with_suffix(""))
+              for source in sorted(machine.glob("Windows/System32/GroupPolicy/*/Registry.pol.reg"))]
+    return found
+
+
 def sample_sources(samples: Path) -> list[tuple[str, Path, Path]]:
-    """Return (kind, source .reg, hive file) for every sample machine folder under ``samples``."""
-    return [
-        (kind, source, source.with_suffix(""))
-        for machine in sorted(p for p in samples.iterdir() if p.is_dir())
-        for kind in HIVE_KINDS
-        if (source := machine / f"{kind}.reg").is_file()
-    ]
+    """Return (kind, source .reg, built file) for every sample machine folder under ``samples``: its hives (in the
+    folder, or in ``Windows/System32/config`` of a Windows root), its users' NTUSER.DAT and its GPO files."""
+    return [job for machine in sorted(p for p in samples.iterdir() if p.is_dir()) for job in _machine_files(machine)]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -356,14 +404,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if not args.check:
             for kind, source, hive in jobs:
-                build_hive(kind, source, hive)
+                build(kind, source, hive)
                 print(f"built {hive.relative_to(samples.parent)}")
             return 0
         stale = []
         with tempfile.TemporaryDirectory(prefix="regtls-check-") as tmp:
             for index, (kind, source, hive) in enumerate(jobs):
                 fresh = Path(tmp) / f"{index}-{kind}"
-                build_hive(kind, source, fresh)
+                build(kind, source, fresh)
                 if not hive.is_file() or hive.read_bytes() != fresh.read_bytes():
                     stale.append(hive)
     except BuildError as exc:

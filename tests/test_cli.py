@@ -204,12 +204,17 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], messa
     assert not (tmp_path / "no").exists()
 
 
-def test_ntuser_given_where_system_expected(tmp_path: Path) -> None:
+def test_ntuser_alone_is_a_user_of_an_unknown_machine(tmp_path: Path) -> None:
     ntuser = corpus_file(tmp_path, "hives/regipy/NTUSER.DAT.xz")
-    code, out, err = regtls("check", ntuser)
-    assert (code, out) == (2, "")
-    assert err.startswith(f"regtls: error: {ntuser}: a registry hive, but not SYSTEM or SOFTWARE (header name ")
-    assert err.count("\n") == 1
+    code, out, err = regtls("check", ntuser, "--profile", "tls12-strict", "--format", "json")
+    assert code == 1
+    assert err.splitlines()[-1].startswith("regtls: verdict: fail (")
+    report = json.loads(out)
+    assert [f for f in report["findings"] if f["rule"] == "WIN001"] == [{
+        "rule": "WIN001", "level": "error",
+        "message": "user vibranium preference: SecureProtocols=0xa0 does not include TLS 1.2 (0x800)",
+        "location": {"file": str(ntuser), "line": None, "value": "SecureProtocols",
+                     "key": "HKEY_USERS\\vibranium\\Software\\Microsoft\\Windows\\CurrentVersion\\Internet Settings"}}]
 
 
 def test_usage_error_is_exit_2() -> None:

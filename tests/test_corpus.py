@@ -98,8 +98,7 @@ HIVE_OUTCOMES: dict[str, tuple[str, str | tuple[str, ...]]] = {
     "hives/python-registry/new_log_2__SYSTEM.LOG1": LOG,
     "hives/python-registry/new_log_2__SYSTEM.LOG2": LOG,
     "hives/regipy/BCD": other("kVolume1\\EFI\\Microsoft\\Boot\\BCD", "Description, Objects"),
-    "hives/regipy/NTUSER.DAT": other("?\\C:\\Users\\vibranium\\ntuser.dat",
-                                     "AppEvents, Console, Control Panel, EUDC, Environment, Identities"),
+    "hives/regipy/NTUSER.DAT": ("ntuser-hive", ()),
     "hives/regipy/SAM": SAM,
     "hives/regipy/SECURITY": other("emRoot\\System32\\Config\\SECURITY", "Cache, Policy, RXACT"),
     "hives/regipy/SYSTEM.xz": ("system-hive", ()),
@@ -110,8 +109,7 @@ HIVE_OUTCOMES: dict[str, tuple[str, str | tuple[str, ...]]] = {
     "hives/regipy/SYSTEM_older_revision.xz": ("system-hive", ()),
     "hives/regipy/corrupted_system_hive.xz": ("system-hive", ()),  # its damage is met below the root: see below
     "hives/regipy/ntuser_software_partial.xz": ("software-hive", ()),
-    "hives/regipy/transactions_NTUSER.DAT.xz": other("\\??\\C:\\Users\\tony\\ntuser.dat", "AppEvents, Console, "
-                                                     "Control Panel, EUDC, Environment, Keyboard Layout"),
+    "hives/regipy/transactions_NTUSER.DAT.xz": ("ntuser-hive", ("dirty-hive",)),
     "hives/regipy/transactions_ntuser.dat.log1.xz": LOG,
     "hives/regipy/transactions_ntuser.dat.log2": LOG,
     "hives/yarp/BadBaseBlockHive__BadBaseBlockHive": other("Users\\11\\Desktop\\1\\OldDirtyHive", MANY[1]),

@@ -227,16 +227,16 @@ def test_junit_lint_typos_and_unreadable_file(tmp_path: Path) -> None:
                               "regtls: fail: 7 errors, 1 warnings, 0 notes in 2 file(s), 1 unreadable\n")
     assert out.startswith('<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="regtls lint (profile lint)" ')
     xml = JUnitXml.fromstring(out.encode("utf-8"))
-    assert (xml.tests, xml.failures, xml.errors, xml.skipped) == (30, 6, 1, 11)
+    assert (xml.tests, xml.failures, xml.errors, xml.skipped) == (34, 6, 1, 13)
     typos, unreadable = list(xml)
-    assert (typos.name, typos.tests, typos.failures, typos.errors, typos.skipped) == (TYPOS, 29, 6, 0, 11)
+    assert (typos.name, typos.tests, typos.failures, typos.errors, typos.skipped) == (TYPOS, 33, 6, 0, 13)
     _, _, report, _ = run_json("lint", TYPOS, "--format", "json")
     cases = outcomes(typos)
     assert list(cases) == [f"{r['rule']} {r['name']}" for r in report["results"]]
     assert {name: got[0][1:] for name, got in cases.items() if got and got[0][0] == "failure"} == TYPOS_FAILURES
     skipped = {name: got[0][2] for name, got in cases.items() if got and got[0][0] == "skipped"}
-    assert skipped == {f"{r['rule']} {r['name']}": f"undecided: {r['message']}" for r in report["results"]
-                       if r["status"] == "undecided"}
+    assert skipped == {f"{r['rule']} {r['name']}": f"{r['status']}: {r['message']}" for r in report["results"]
+                       if r["status"] in ("undecided", "not-applicable")}
     assert {case.classname for case in typos} == {TYPOS}
     (reg001,) = [case for case in typos if case.name == "REG001 reg-line-rejected"]
     assert reg001.result[0].text == (

@@ -110,10 +110,12 @@ def test_damaged_hives_raise_our_error_naming_the_file(backend: str, tmp_path: P
         HiveFile(header_only, backend)
 
 
-def test_ntuser_is_not_a_system_or_software_hive(backend: str, tmp_path: Path) -> None:
+def test_ntuser_is_a_user_hive(backend: str, tmp_path: Path) -> None:
     ntuser = corpus_file(tmp_path, "hives/regipy/NTUSER.DAT.xz")
-    with pytest.raises(HiveError, match=r"a registry hive, but not SYSTEM or SOFTWARE .*top-level keys: AppEvents"):
-        HiveFile(ntuser, backend)
+    assert HiveFile(ntuser, backend).kind == "ntuser"
+    sam = corpus_file(tmp_path, "hives/regipy/SAM.xz")
+    with pytest.raises(HiveError, match=r"a registry hive, but not SYSTEM or SOFTWARE .*top-level keys: SAM"):
+        HiveFile(sam, backend)
 
 
 def test_big_data_records_match_python_registry_own_reader(backend: str, tmp_path: Path) -> None:

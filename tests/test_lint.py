@@ -67,8 +67,8 @@ def test_lint_rules_that_only_lint_catches(tmp_path: Path) -> None:
                    f"[{protocols}\\TLS 1.2\\Server]\n\"Enabled\"=dword:1\n\"Enabled\"=dword:0\n")
     code, out, _ = regtls("lint", src, "--format", "json")
     found = [(f["rule"], f["level"], f["location"]["line"]) for f in json.loads(out)["findings"]]
-    assert found == [("SCH008", "error", 4), ("SCH007", "error", 10), ("XCK005", "warning", 7),
-                     ("REG004", "warning", 10)]
+    assert found == [("REG006", "error", 4), ("SCH008", "error", 4), ("REG006", "error", 5), ("SCH007", "error", 10),
+                     ("XCK005", "warning", 7), ("REG004", "warning", 10)]
     assert code == 1
 
 

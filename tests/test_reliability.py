@@ -125,10 +125,10 @@ def _binary_junk(path: Path) -> str:
     return "binary data, not a .reg file"
 
 
-def _ntuser(path: Path) -> str:
-    shutil.copy(corpus_file(path.parent, "hives/regipy/NTUSER.DAT.xz"), path)
-    return "a registry hive, but not SYSTEM or SOFTWARE (header name '?\\\\C:\\\\Users\\\\vibranium\\\\ntuser.dat', " \
-           "top-level keys: AppEvents, Console, Control Panel, EUDC, Environment, Identities)"
+def _sam(path: Path) -> str:
+    shutil.copy(corpus_file(path.parent, "hives/regipy/SAM.xz"), path)
+    return "a registry hive, but not SYSTEM or SOFTWARE (header name '\\\\SystemRoot\\\\System32\\\\Config\\\\SAM', " \
+           "top-level keys: SAM)"
 
 
 def _pipe(path: Path) -> str:
@@ -149,7 +149,7 @@ def _second_software(path: Path) -> str:
            "per machine"
 
 
-@pytest.mark.parametrize("make", [_missing, _folder_without_hives, _empty, _binary_junk, _ntuser, _pipe,
+@pytest.mark.parametrize("make", [_missing, _folder_without_hives, _empty, _binary_junk, _sam, _pipe,
                                   _root_past_the_end, _second_software], ids=lambda f: f.__name__[1:])
 def test_a_failed_check_is_one_line_and_leaves_no_output_file(tmp_path: Path, make: Callable[[Path], str]) -> None:
     """Each bad input given after a good SOFTWARE hive; a pipe would block a reader forever."""

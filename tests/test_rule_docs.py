@@ -45,4 +45,4 @@ def test_documented_example_behaves_as_it_says(tmp_path: Path, rule_id: str, sec
 
 
 def test_rule_ids_follow_the_families() -> None:
-    assert {rule_id[:3] for rule_id in CATALOG} == {"SCH", "NET", "WHT", "OS0", "REG", "CIP", "XCK"}
+    assert {rule_id[:3] for rule_id in CATALOG} == {"SCH", "NET", "WHT", "WIN", "OS0", "REG", "CIP", "XCK"}

@@ -17,6 +17,7 @@ VERDICTS = {
     "server2012r2-untouched": ("fail", ["NET001", "NET002"]), "server2016-controlset002": ("pass", []),
     "server2019-configured": ("pass", []), "server2022-hardened": ("pass", []), "win10-x86": ("pass", []),
     "win11-23h2-partial": ("fail", ["NET001", "NET002"]), "win7-sp1-configured": ("pass", []),
+    "win11-two-users": ("pass", []),  # its machine GPO sets what win11-23h2-partial lacks
 }
 
 
@@ -25,9 +26,12 @@ def test_scan_every_sample_machine_with_one_and_two_workers() -> None:
     assert runs[0] == runs[1]  # the same rows, in the same order, whatever the number of workers
     code, out, err = runs[0]
     rows = [json.loads(line) for line in out.splitlines()]
-    assert code == 1 and err.endswith("regtls: 9 machine(s): 6 pass, 3 fail, 0 undecided, 0 unreadable\n")
-    assert {Path(r["machine"]).name: (r["verdict"], r["failing"]) for r in rows} == VERDICTS
-    assert all(r["schema"] == "regtls.scan/1" and len(r["inputs"]) == 2 for r in rows)
+    assert code == 1 and err.endswith("regtls: 10 machine(s): 7 pass, 3 fail, 0 undecided, 0 unreadable\n")
+    name = {r["machine"]: Path(r["machine"]).relative_to(SAMPLES).parts[0] for r in rows}
+    assert {name[r["machine"]]: (r["verdict"], r["failing"]) for r in rows} == VERDICTS
+    users = {name[r["machine"]]: (len(r["inputs"]), r["users_tls_off"]) for r in rows if r["users_tls_off"] is not None}
+    assert users == {"win11-two-users": (5, 1)}  # two users (bob's WinINet offers SSL only) and the machine GPO file
+    assert all(r["schema"] == "regtls.scan/1" and len(r["inputs"]) == 2 for r in rows if r["users_tls_off"] is None)
 
 
 def test_a_broken_machine_is_a_row(tmp_path: Path) -> None:

@@ -23,10 +23,13 @@ class Evidence:
     value: str | None
     control_set: str | None = None
     last_write: datetime | None = None
+    offset: int | None = None  # the byte offset of a Registry.pol record
 
     def to_json(self) -> dict[str, object]:
         """The report's evidence/location object."""
         out: dict[str, object] = {"file": self.file, "line": self.line, "key": self.key, "value": self.value}
+        if self.offset is not None:
+            out["offset"] = self.offset
         if self.control_set:
             out["control_set"] = self.control_set
         if self.last_write is not None:
@@ -34,7 +37,9 @@ class Evidence:
         return out
 
     def where(self) -> str:
-        """``file:line`` for a .reg value, else the file name."""
+        """``file:line`` for a .reg value, ``file (offset N)`` for a Registry.pol one, else the file name."""
+        if self.offset is not None:
+            return f"{self.file} (offset {self.offset})"
         return f"{self.file}:{self.line}" if self.line is not None else self.file
 
 
@@ -47,8 +52,9 @@ def evidence(machine: Machine, path: Path, value: Value) -> Evidence:
     """Evidence for a value found at ``path`` (the path shown with CurrentControlSet resolved); a value read
     from a hive carries its key's last-write time."""
     written = machine.last_write(path) if value.origin.line is None else None
+    written = None if value.origin.offset is not None else written
     return Evidence(value.origin.file, value.origin.line, join_path(machine.resolve(path)), value.name,
-                    value.origin.control_set, written)
+                    value.origin.control_set, written, value.origin.offset)
 
 
 @dataclass(frozen=True)

@@ -128,12 +128,13 @@ def architecture(machine: Machine) -> str | None:
 
 
 def has_32bit_view(machine: Machine) -> bool | None:
-    """Whether ``SOFTWARE\\WOW6432Node`` exists: 64-bit Windows has it, 32-bit Windows not ([MS-WOW])."""
-    if machine.exists(WOW64_NODE):
-        return True
+    """Whether the machine has a 32-bit registry view: 64-bit Windows has ``SOFTWARE\\WOW6432Node``, 32-bit
+    Windows not ([MS-WOW]).  The processor architecture or the SOFTWARE hive decides; a ``WOW6432Node`` key a
+    change set writes on a 32-bit Windows is an ordinary key no program is redirected to."""
     arch = architecture(machine)
     if arch is not None:
         return arch.upper() != "X86"
-    if machine.source_of(WOW64_NODE) is not None:
-        return False  # a SOFTWARE hive without WOW6432Node: 32-bit Windows
-    return None
+    if machine.source_of(WOW64_NODE) is not None:  # the SOFTWARE hive, without the change sets, decides
+        hive = Machine(machine.mounts, machine.control_set)
+        return hive.exists(WOW64_NODE)
+    return True if machine.exists(WOW64_NODE) else None

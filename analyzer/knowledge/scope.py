@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
+from analyzer.knowledge.keynames import near_miss
 from analyzer.registry import Path, fold
 
 _CONTROL_SET = re.compile(r"^(CONTROLSET\d{3}|CURRENTCONTROLSET)$")
 ANY_CONTROL_SET = "*"
+ANY_NAME = "?"  # any one key name (a user's SID under HKEY_USERS)
 _SOFTWARE = ("HKEY_LOCAL_MACHINE", "SOFTWARE")
 _CONTROL = ("HKEY_LOCAL_MACHINE", "SYSTEM", ANY_CONTROL_SET, "Control")
 
@@ -22,21 +25,26 @@ AREAS: tuple[tuple[str, ...], ...] = (
     (*_SOFTWARE, "Microsoft", "Windows", "CurrentVersion", "Component Based Servicing", "Packages"),
     (*_SOFTWARE, "Policies", "Microsoft", "Cryptography"),
     *((*_SOFTWARE, *view, "Microsoft", ".NETFramework") for view in ((), ("WOW6432Node",))),
-    *((*_SOFTWARE, *view, "Microsoft", "Windows", "CurrentVersion", "Internet Settings", "WinHttp")
-      for view in ((), ("WOW6432Node",))),
+    *((*_SOFTWARE, *view, *branch, "Windows", "CurrentVersion", "Internet Settings")
+      for view in ((), ("WOW6432Node",)) for branch in (("Microsoft",), ("Policies", "Microsoft"))),
+    *((*user, "Software", *branch, "Windows", "CurrentVersion", "Internet Settings")
+      for user in (("HKEY_CURRENT_USER",), ("HKEY_USERS", ANY_NAME))
+      for branch in (("Microsoft",), ("Policies", "Microsoft"))),
 )
 
 
 class Scope:
     """A set of registry areas (key paths, ``*`` for any control set): which keys lie in, above or below one."""
 
-    def __init__(self, areas: tuple[tuple[str, ...], ...] | list[tuple[str, ...]]) -> None:
+    def __init__(self, areas: tuple[tuple[str, ...], ...] | list[tuple[str, ...]],
+                 also: Callable[[Path], bool] | None = None) -> None:
+        self._also = also  # keys kept besides the areas (misspellings of them, which lint reports)
         self._root: dict[str, dict] = {}  # type: ignore[type-arg]
         self._ends: set[int] = set()  # ids of the nodes where an area ends
         for area in areas:
             node = self._root
             for part in area:
-                node = node.setdefault(part if part == ANY_CONTROL_SET else fold(part), {})
+                node = node.setdefault(part if part in (ANY_CONTROL_SET, ANY_NAME) else fold(part), {})
             self._ends.add(id(node))
 
     def _depth(self, path: Path) -> tuple[int, bool]:
@@ -49,6 +57,8 @@ class Scope:
             child = node.get(key)
             if child is None and _CONTROL_SET.match(key):
                 child = node.get(ANY_CONTROL_SET)
+            if child is None:
+                child = node.get(ANY_NAME)
             if child is None:
                 return depth, False
             node = child
@@ -63,6 +73,8 @@ class Scope:
         """A pattern that matches, from its ``[``, the ``.reg`` key lines (``[KEY]`` or ``[-KEY]``) of keys in the
         scope, and a few more (it errs on the side of matching: the reader judges each line it stops at)."""
         def name(part: str) -> str:
+            if part == ANY_NAME:
+                return r"[^\\\]]+"
             return r"(?:CurrentControlSet|ControlSet\d{3})" if part == ANY_CONTROL_SET else re.escape(part)
 
         def after(node: dict) -> str:  # type: ignore[type-arg]
@@ -76,7 +88,7 @@ class Scope:
 
     def __call__(self, path: Path) -> bool:
         """Whether ``path`` is an area, lies below one, or lies above one (creating or deleting it matters)."""
-        return self._depth(path)[1]
+        return self._depth(path)[1] or (self._also is not None and self._also(path))
 
     def nearest(self, path: Path) -> Path:
         """The longest leading part of ``path`` that is in the scope (empty when even its root is not)."""
@@ -84,5 +96,9 @@ class Scope:
 
 
 
-in_scope = Scope(AREAS)
+def _misspelled(path: Path) -> bool:
+    return near_miss(path) is not None
+
+
+in_scope = Scope(AREAS, _misspelled)
 """The areas the rules read: a ``.reg`` operation elsewhere cannot change a verdict."""

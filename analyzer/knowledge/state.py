@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 
-from analyzer.knowledge import VIEWS, Setting, ciphers, dotnet, schannel, updates, winhttp
+from analyzer.knowledge import VIEWS, Setting, ciphers, dotnet, schannel, updates, winhttp, wininet
 from analyzer.knowledge.osinfo import OsInfo, architecture, has_32bit_view, identify
 from analyzer.machine import Machine
 from analyzer.registry import REG_DWORD, dword
@@ -45,7 +45,8 @@ class MachineState:
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
-def _plan(machine: Machine, os: OsInfo | None, wow: bool | None) -> list[tuple[str, Callable[[], Setting]]]:
+def _plan(machine: Machine, os: OsInfo | None, wow: bool | None,
+          users: list[tuple[str, tuple[str, ...]]] | None = None) -> list[tuple[str, Callable[[], Setting]]]:
     """Every setting id with the function that computes it, in report order."""
     plan: list[tuple[str, Callable[[], Setting]]] = []
     for protocol in schannel.PROTOCOLS:
@@ -60,6 +61,9 @@ def _plan(machine: Machine, os: OsInfo | None, wow: bool | None) -> list[tuple[s
     plan.append(("dotnet/installed/v4", partial(dotnet.installed_setting, machine)))
     for view in VIEWS:
         plan.append((f"winhttp/{view}/DefaultSecureProtocols", partial(winhttp.view_setting, machine, os, view, wow)))
+    plan.append(("wininet/machine/SecureProtocols", partial(wininet.effective, machine, os, "machine", None)))
+    for key, root in users or []:
+        plan.append((f"wininet/user/{key}/SecureProtocols", partial(wininet.effective, machine, os, key, root)))
     for kb in updates.KBS:
         plan.append((f"update/{kb}", partial(updates.kb_setting, machine, kb)))
     prefixes = {"Ciphers": "cipher", "Hashes": "hash", "KeyExchangeAlgorithms": "keyexchange"}
@@ -122,7 +126,12 @@ def evaluate(machine: Machine) -> MachineState:
     except SourceError as exc:
         os, arch, wow = None, None, None
         diagnostics.append(Diagnostic(exc.file or "", None, "error", "unreadable", f"cannot identify the OS: {exc}"))
-    settings = {sid: _safe(sid, compute, diagnostics) for sid, compute in _plan(machine, os, wow)}
+    try:
+        users = wininet.user_roots(machine)
+    except SourceError as exc:
+        users = []
+        diagnostics.append(Diagnostic(exc.file or "", None, "error", "unreadable", f"cannot list the users: {exc}"))
+    settings = {sid: _safe(sid, compute, diagnostics) for sid, compute in _plan(machine, os, wow, users)}
     try:
         control_sets = other_control_sets(machine, os, settings, diagnostics)
     except SourceError as exc:

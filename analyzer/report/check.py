@@ -21,6 +21,7 @@ def as_dict(report: Report) -> dict[str, object]:
         "schema": SCHEMA,
         "tool": {"name": "regtls", "version": __version__},
         "inputs": [i.to_json() for i in report.loaded.inputs],
+        "users": [u.to_json() for u in report.loaded.users],
         "machine": machine_json(report.loaded, report.state),
         "settings": [s.to_json() for s in report.settings],
         "control_sets": [c.to_json() for c in report.state.control_sets],

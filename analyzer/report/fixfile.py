@@ -97,3 +97,22 @@ def render_ps1(changes: list[Change], show: Callable[[Path], str], comments: lis
             lines.append(f"$k = $hklm.CreateSubKey({_ps(sub)}); $k.SetValue({_ps(change.name or '')}, {expr}, "
                          f"[Microsoft.Win32.RegistryValueKind]::{kind}); $k.Close()")
     return "\n".join(lines) + "\n"
+
+
+def render_pol(changes: list[Change], show: Callable[[Path], str], comments: list[str]) -> bytes:
+    """A machine Registry.pol (PReg, for a GPO's ``Machine`` folder): the HKEY_LOCAL_MACHINE changes, key paths
+    without the root; the format holds no comments, so ``comments`` are left out."""
+    from analyzer.sources.pol import render
+
+    del comments
+    rows = []
+    for change in changes:
+        root, _, sub = show(change.path).partition("\\")
+        if root == "HKEY_LOCAL_MACHINE" and sub:
+            rows.append((change.kind, tuple(sub.split("\\")), change.name, change.type_num, change.data))
+    return render(rows)
+
+
+Renderer = Callable[[list[Change], Callable[[Path], str], list[str]], "str | bytes"]
+RENDERERS: dict[str, Renderer] = {"reg": render_reg, "ps1": render_ps1, "pol": render_pol}
+"""The fix formats by ``--format`` name."""

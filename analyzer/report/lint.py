@@ -39,6 +39,6 @@ def render_text(run: Run) -> str:
 def summary_line(run: Run) -> str:
     """Verdict and counts for stderr."""
     c = run.counts
-    files = len(run.inputs) + len(run.notifications)
+    files = len({i.path for i in run.inputs} | {d.file for d in run.notifications})
     return (f"{run.verdict}: {c['error']} errors, {c['warning']} warnings, {c['note']} notes in {files} file(s)"
             + (f", {len(run.notifications)} unreadable" if run.notifications else ""))

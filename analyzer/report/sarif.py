@@ -121,6 +121,8 @@ def _result(finding: Finding, index: dict[str, int], artifacts: dict[str, int], 
             if loc.column is not None:
                 region["startColumn"] = loc.column
             physical["region"] = region
+        elif loc.offset is not None:  # a Registry.pol record
+            physical["region"] = {"byteOffset": loc.offset}
         location["physicalLocation"] = physical
     if logical := _logical(loc):
         location["logicalLocations"] = logical

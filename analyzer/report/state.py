@@ -49,6 +49,7 @@ def as_dict(loaded: Loaded, state: MachineState) -> dict[str, object]:
         "dotnet": [{"version": v, "value": n, **{f"view{w}": _cell(s[f"dotnet/{v}/{w}/{n}"]) for w in VIEWS}}
                    for v in VERSIONS for n in VALUES] + [{"installed": _cell(s["dotnet/installed/v4"])}],
         "winhttp": {f"view{w}": _cell(s[f"winhttp/{w}/DefaultSecureProtocols"]) for w in VIEWS},
+        "wininet": {sid: _cell(s[sid]) for sid in s if sid.startswith("wininet/")},
         "updates": {kb: _cell(s[f"update/{kb}"]) for kb in KBS},
         "algorithms": {group: {n: _cell(s[f"{_PREFIX[group]}/{n}"]) for n in names} for group, names in GROUPS.items()},
         "key_sizes": {f"{a}/{n}": _cell(s[f"keyexchange/{a}/{n}"]) for a, n, _ in KEY_SIZES},
@@ -62,7 +63,7 @@ def _styled(setting: Setting) -> Text:
     """``state (source)`` and, for values from .reg files, ``[file:line, ...]``."""
     text = Text(setting.state, style=STYLE.get(setting.state, ""))
     text.append(f" ({setting.source})", style="dim")
-    where = ", ".join(e.where() for e in setting.evidence if e.line is not None)
+    where = ", ".join(e.where() for e in setting.evidence if e.line is not None or e.offset is not None)
     if where:
         text.append(f" [{where}]")
     return text
@@ -87,11 +88,13 @@ def print_state(out: Console, state: MachineState) -> None:
         for n in VALUES:
             dotnet.add_row(v, n, *(_styled(s[f"dotnet/{v}/{w}/{n}"]) for w in VIEWS))
     out.print(dotnet)
-    other = _table("WinHTTP, updates, .NET release, suite order, FIPS", "setting", "state", "detail")
+    other = _table("WinHTTP, WinINet, updates, .NET release, suite order, FIPS", "setting", "state", "detail")
     ids = [f"winhttp/{w}/DefaultSecureProtocols" for w in VIEWS] + [f"update/{kb}" for kb in KBS] + [
         "dotnet/installed/v4", "ciphersuites/order", "fips/policy"]
     for sid in ids:
         other.add_row(sid, _styled(s[sid]), s[sid].detail)
+    for sid in (i for i in s if i.startswith("wininet/")):  # user SIDs and details come from the evidence
+        other.add_row(Text(sid), _styled(s[sid]), Text(s[sid].detail))
     out.print(other)
     algorithms = _table("Ciphers, hashes, key exchange", "algorithm", "state", "detail")
     for group, names in GROUPS.items():

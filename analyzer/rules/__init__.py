@@ -32,23 +32,28 @@ class Location:
     key: str | None = None
     value: str | None = None
     column: int | None = None
+    offset: int | None = None  # the byte offset of a Registry.pol record
 
     def to_json(self) -> dict[str, object]:
         """The report's ``location`` object."""
         out: dict[str, object] = {"file": self.file, "line": self.line, "key": self.key, "value": self.value}
         if self.column is not None:
             out["column"] = self.column
+        if self.offset is not None:
+            out["offset"] = self.offset
         return out
 
     def where(self) -> str:
-        """``file:line:column`` (what is known of it)."""
+        """``file:line:column`` (what is known of it), or ``file (offset N)`` in a Registry.pol."""
+        if self.offset is not None:
+            return f"{self.file} (offset {self.offset})"
         parts = [str(p) for p in (self.file, self.line, self.column) if p is not None]
         return ":".join(parts)
 
     @classmethod
     def of(cls, ev: Evidence) -> Location:
         """The location of a piece of evidence."""
-        return cls(ev.file, ev.line, ev.key, ev.value)
+        return cls(ev.file, ev.line, ev.key, ev.value, offset=ev.offset)
 
 
 @dataclass(frozen=True)
@@ -92,7 +97,8 @@ class Context:
         found = self.machine.value(path, value) if value is not None else None
         origin = found.origin if found is not None else self.machine.key_origin(path)
         if origin is not None:
-            return Location(origin.file, origin.line, join_path(self.machine.resolve(path)), value, origin.column)
+            return Location(origin.file, origin.line, join_path(self.machine.resolve(path)), value, origin.column,
+                            origin.offset)
         return Location(self.machine.source_of(path), None, join_path(self.machine.resolve(path)), value)
 
     def setting_location(self, setting: Setting, path: Path, value: str | None = None) -> Location:
@@ -151,6 +157,6 @@ def combine(parts: Iterable[Part], ok: str) -> Outcome:
 
 def load_catalog() -> dict[str, Rule]:
     """Import every rule family so that the catalog is complete."""
-    from analyzer.rules import ciphers, crosscheck, dotnet, reg, schannel, updates, winhttp  # noqa: F401
+    from analyzer.rules import ciphers, crosscheck, dotnet, reg, schannel, updates, winhttp, wininet  # noqa: F401
 
     return CATALOG

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from analyzer.registry import ABBREVIATED_ROOTS, fold
+from collections.abc import Iterator
+
+from analyzer.knowledge import read_dword
+from analyzer.knowledge.keynames import near_miss
+from analyzer.knowledge.schannel import ROLES, role_key
+from analyzer.registry import ABBREVIATED_ROOTS, Path, fold, join_path, printable
 from analyzer.rules import FAIL, PASS, Context, Hit, Location, Outcome, rule
 from analyzer.sources import Diagnostic
 from analyzer.sources.regfile import OpKind
@@ -165,3 +170,111 @@ def set_twice(ctx: Context) -> Outcome:
     if hits:
         return Outcome(FAIL, f"{len(hits)} value(s) set twice with different data", tuple(hits))
     return Outcome(PASS, "no value is set twice differently")
+
+
+def _change_set_paths(ctx: Context) -> Iterator[tuple[Path, Location]]:
+    """Each key path a change set names (first mention), with where (a Registry.pol op's line is a byte offset)."""
+    seen: set[tuple[str, ...]] = set()
+    sets = [(r.path, r.ops, False) for r in ctx.loaded.regs] + [(p.path, p.ops, True) for p in ctx.loaded.pols]
+    for file, ops, offsets in sets:
+        for op in ops:
+            folded = tuple(fold(p) for p in op.path)
+            if folded not in seen:
+                seen.add(folded)
+                yield op.path, (Location(file, None, join_path(op.path), offset=op.line) if offsets
+                                else Location(file, op.line, join_path(op.path), None, op.column))
+
+
+@rule("REG005", "reg-key-misspelled", "error")
+def misspelled(ctx: Context) -> Outcome:
+    """Keys for .NET, WinHTTP, WinINet and the suite-order policy must be spelled as Windows reads them.
+
+    What it checks: every key a change set (.reg or Registry.pol) writes whose name, without backslashes,
+    blanks and dots, spells ``SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319`` or ``v2.0.50727`` (native or
+    ``WOW6432Node``), ``...\\Internet Settings\\WinHttp``, ``...\\CurrentVersion\\Internet Settings`` (HKLM,
+    HKCU, ``Policies``) or ``Policies\\Microsoft\\Cryptography\\Configuration\\SSL\\00010002`` although its
+    components differ; and ``.NETFramework`` subkeys that start like ``v4.0.``/``v2.0.`` but are not those
+    versions.
+
+    Why: Windows opens these keys by their exact names. ``Microsoft.NETFramework`` (the separator before
+    ``.NETFramework`` missing, found in a real repository) or ``InternetSettings`` is another key that
+    nothing reads, so the intended setting silently does nothing.
+
+    Non-compliant:
+        Windows Registry Editor Version 5.00
+
+        [HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft.NETFramework\\v4.0.30319]
+        "SchUseStrongCrypto"=dword:00000001
+
+    Compliant:
+        Windows Registry Editor Version 5.00
+
+        [HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319]
+        "SchUseStrongCrypto"=dword:00000001
+
+    When absent: applies only to change sets (.reg and Registry.pol inputs).
+
+    References: learn.microsoft.com/dotnet/framework/network-programming/tls (.NET keys);
+    support.microsoft.com/help/3140245 (WinHttp key); learn.microsoft.com/windows-server/security/tls/
+    manage-tls (suite order policy key); analyzer/knowledge/keynames.py.
+    """
+    hits = []
+    for path, where in _change_set_paths(ctx):
+        meant = near_miss(path)
+        if meant is not None:
+            hits.append(Hit(f"key {printable(join_path(path))!r} is not one Windows reads; did you mean "
+                            f"{join_path(meant)!r}?", where))
+    if hits:
+        return Outcome(FAIL, f"{len(hits)} misspelled key(s)", tuple(hits))
+    return Outcome(PASS, "every .NET, WinHTTP, WinINet and policy key is spelled as Windows reads it")
+
+
+OLD_PROTOCOLS = ("PCT 1.0", "SSL 2.0", "SSL 3.0", "TLS 1.0", "TLS 1.1")
+
+
+@rule("REG006", "reg-old-protocol-switched-on", "error")
+def switched_on(ctx: Context) -> Outcome:
+    """A change set must not switch on PCT 1.0, SSL 2.0, SSL 3.0, TLS 1.0 or TLS 1.1.
+
+    What it checks: a change set that leaves, under ``SCHANNEL\\Protocols\\<protocol>\\Client`` or
+    ``Server`` of one of these protocols, ``Enabled`` = 1 or 0xffffffff, or ``DisabledByDefault`` = 0. It
+    is a finding whatever the OS (no OS needs to be known).
+
+    Why: each value turns the protocol on. ``Enabled`` = 1 alone (``DisabledByDefault`` absent) makes
+    the protocol available to every application that asks for it, and offered by default wherever the
+    OS default for ``DisabledByDefault`` is 0 (TLS 1.0/1.1 on Windows 7 to Windows 10): Schannel reads
+    ``Enabled`` = 0 as off and any other value as on, and ``DisabledByDefault`` = 0 as offered by default
+    (learn.microsoft.com/windows-server/security/tls/tls-registry-settings; KB245030).
+
+    Non-compliant:
+        Windows Registry Editor Version 5.00
+
+        [HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\SSL 3.0\\Server]
+        "Enabled"=dword:00000001
+
+    Compliant:
+        Windows Registry Editor Version 5.00
+
+        [HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\SSL 3.0\\Server]
+        "Enabled"=dword:00000000
+        "DisabledByDefault"=dword:00000001
+
+    When absent: applies only to change sets (.reg and Registry.pol inputs).
+
+    References: learn.microsoft.com/windows-server/security/tls/tls-registry-settings;
+    support.microsoft.com KB245030; tls-facts.md §1.3-§1.4.
+    """
+    files = {r.path for r in ctx.loaded.regs} | {p.path for p in ctx.loaded.pols}
+    hits = []
+    for protocol in OLD_PROTOCOLS:
+        for role in ROLES:
+            key = role_key(protocol, role)
+            for name, on in (("Enabled", (1, 0xFFFFFFFF)), ("DisabledByDefault", (0,))):
+                reading = read_dword(ctx.machine, key, name)
+                if reading.value is None or reading.value.origin.file not in files or reading.number not in on:
+                    continue
+                hits.append(Hit(f"{protocol}\\{role}: {reading.show()} switches {protocol} on",
+                                ctx.location(key, name)))
+    if hits:
+        return Outcome(FAIL, f"{len(hits)} value(s) switch an old protocol on", tuple(hits))
+    return Outcome(PASS, "no change set switches an old protocol on")

@@ -163,6 +163,12 @@ def _show(path: Path) -> str:
     return printable("\\".join(path)) or "the root key"
 
 
+# top-level keys of every user's NTUSER.DAT besides Software (learn.microsoft.com/windows/win32/sysinfo/
+# hkey-current-user: AppEvents, Console, Control Panel, Environment, Keyboard Layout, Printers...)
+NTUSER_KEYS = frozenset({"APPEVENTS", "CONSOLE", "CONTROL PANEL", "ENVIRONMENT", "KEYBOARD LAYOUT", "NETWORK",
+                         "PRINTERS", "IDENTITIES", "EUDC"})
+
+
 class HiveFile:
     """One SYSTEM or SOFTWARE hive file, read-only, with case-insensitive cached lookups.
 
@@ -265,6 +271,8 @@ class HiveFile:
             return "system"
         if "MICROSOFT" in names and not names & {"SOFTWARE", "SAM", "SELECT", "POLICY"}:
             return "software"
+        if "SOFTWARE" in names and names & NTUSER_KEYS:
+            return "ntuser"
         if any_kind:
             return "other"
         shown = ", ".join(printable(n) for n in sorted(self.subkey_names(()))[:6]) or "none"

@@ -350,3 +350,36 @@ def test_screenshot(browser: Any, tmp_path: Path) -> None:
     target = Path(os.environ["REGTLS_SCREENSHOT"])
     assert browser.save_screenshot(str(target))
     assert target.stat().st_size < 150_000
+
+
+def test_the_samples_script_writes_both_reports(tmp_path: Path) -> None:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    proc = subprocess.run(["sh", str(SAMPLES / "html_reports.sh"), str(tmp_path)], capture_output=True, text=True,
+                          env=env, timeout=300)
+    assert proc.stdout == "" and proc.stderr.endswith(f"open {tmp_path}/machine.html and {tmp_path}/fleet.html in a "
+                                                      "browser\n")
+    machine_page = (tmp_path / "machine.html").read_text(encoding="utf-8")
+    fleet_page = (tmp_path / "fleet.html").read_text(encoding="utf-8")
+    assert 'id="what-if"' in machine_page and "Verdict: undecided" in machine_page
+    assert fleet_page.count('<section class="machine"') == 9
+
+
+def test_printed_in_black_and_white(browser: Any, fleet: tuple[Path, list[dict[str, Any]], str]) -> None:
+    out, rows, _ = fleet
+    load(browser, out)
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    try:
+        style = browser.execute_script(
+            "var b = document.querySelector('#machines td.cell.bad .badge'), c = document.querySelector("
+            "'#machines td.cell.bad'); return [getComputedStyle(b).color, getComputedStyle(b).backgroundColor,"
+            "getComputedStyle(c).backgroundColor, getComputedStyle(b).borderTopWidth, "
+            "getComputedStyle(document.querySelector('#machines td.cell.good .badge')).borderTopWidth]")
+        assert style == ["rgb(0, 0, 0)", "rgba(0, 0, 0, 0)", "rgba(0, 0, 0, 0)", "2px", "1px"]  # no colour needed
+        assert not browser.find_element("id", "controls").is_displayed()
+        assert [r.find_element("css selector", "td.cell").text for r in
+                browser.find_elements("css selector", "#machines tbody tr")] == [r["verdict"] for r in rows]
+        pdf = base64.b64decode(browser.execute_cdp_cmd("Page.printToPDF", {})["data"])
+        assert pdf.startswith(b"%PDF-") and len(pdf) > 10_000
+    finally:
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+    assert_clean(browser)

@@ -175,6 +175,8 @@ def test_machine_report_shows_what_the_json_says(browser: Any, tmp_path: Path) -
     assert "dotnet/v4.0.30319/64/SchUseStrongCrypto unset invalid" in what_if
     assert "error tls12-typos.reg:4:2 unknown-root unknown root key 'HKLM'" in text(
         browser, "#diagnostics").replace(str(TYPOS.parent) + "/", "")
+    assert "OS001 kb3140245-installed" in text(browser, "#rule-OS001")  # undecided: documented too
+    assert browser.find_elements("id", "rule-OS002") == []  # not-applicable: not repeated
     doc = text(browser, "#rule-REG002")
     assert doc.startswith("REG002 reg-abbreviated-root (default level error)") and "References" in doc
     browser.find_element("css selector", '#findings a[href="#rule-REG002"]').click()

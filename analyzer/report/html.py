@@ -87,7 +87,8 @@ def render_machine(report: Report) -> str:
     findings = data["findings"]
     results = data["results"]
     assert isinstance(findings, list) and isinstance(results, list)
-    referenced = [f["rule"] for f in findings] + [r["rule"] for r in results if r["status"] != "pass"]
+    referenced = [f["rule"] for f in findings] + [r["rule"] for r in results
+                                                  if r["status"] in ("fail", "undecided")]
     roles, protocols = htmlview.matrix(settings)
     return environment().get_template("machine.html.j2").render(
         r=data, csp=csp(script=False), title=f"regtls check: {report.verdict}", roles=roles, protocols=protocols,

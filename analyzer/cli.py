@@ -40,6 +40,7 @@ class CheckFormat(str, Enum):
     junit = "junit"
     github = "github"
     markdown = "markdown"
+    html = "html"
 
 
 class ViewFormat(str, Enum):
@@ -72,6 +73,7 @@ class ScanFormat(str, Enum):
     table = "table"
     jsonl = "jsonl"
     csv = "csv"
+    html = "html"
 
 
 class FixFormat(str, Enum):
@@ -100,6 +102,16 @@ def fail(message: str) -> NoReturn:
     """Print one error line on stderr and exit 2."""
     typer.echo(f"regtls: error: {' '.join(message.splitlines())}", err=True)
     raise typer.Exit(2)
+
+
+def need_html() -> None:
+    """Exit 2 with one line naming the extra when --format html cannot work (Jinja2 missing)."""
+    from analyzer.report.html import HtmlUnavailable, environment
+
+    try:
+        environment()
+    except HtmlUnavailable as exc:
+        fail(str(exc))
 
 
 def _terminal() -> tuple[int, bool]:
@@ -198,6 +210,8 @@ def check(
     from analyzer.sources import SourceError
 
     check_output(output, inputs)
+    if format is CheckFormat.html:
+        need_html()
     try:
         chosen = choose_profile(profile, _ids(select), _ids(ignore))
         report = run_check(inputs, chosen, backend.value, logs=not no_logs)
@@ -206,6 +220,10 @@ def check(
     width, color = _terminal() if output is None else (120, False)
     if format is CheckFormat.json:
         text = render_json(report)
+    elif format is CheckFormat.html:
+        from analyzer.report.html import render_machine
+
+        text = render_machine(report)
     elif format is CheckFormat.table:
         text = render_table(report, width, color)
     else:
@@ -387,6 +405,8 @@ def scan(
     from analyzer.sources.folder import discover
 
     check_output(output, paths)
+    if format is ScanFormat.html:
+        need_html()
     try:
         choose_profile(profile)
         sources = discover(paths, vss)
@@ -401,8 +421,13 @@ def scan(
         rows = fleet.scan(sources, profile, backend.value, jobs or fleet.default_jobs(), not no_logs,
                           lambda row: bar.advance(task))
     width, color = _terminal() if output is None else (120, False)
-    text = {ScanFormat.jsonl: fleet.render_jsonl, ScanFormat.csv: fleet.render_csv}.get(
-        format, lambda r: fleet.rows_table(r, width, color))(rows)
+    if format is ScanFormat.html:
+        from analyzer.report.html import render_fleet
+
+        text = render_fleet(rows)
+    else:
+        text = {ScanFormat.jsonl: fleet.render_jsonl, ScanFormat.csv: fleet.render_csv}.get(
+            format, lambda r: fleet.rows_table(r, width, color))(rows)
     write_output(text, output)
     broken = [r for r in rows if r.error]
     for row in broken:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import hashlib
 import io
 import json
 import os
@@ -32,6 +33,11 @@ class Row:
     counts: dict[str, int] = field(default_factory=dict)
     error: str | None = None
     users_tls_off: int | None = None  # users whose WinINet keeps neither TLS 1.2 nor 1.3 (None: no user hives)
+    id: str = ""
+    findings: list[dict[str, object]] = field(default_factory=list)  # engine.Finding.to_json() of each finding
+    settings: list[dict[str, object]] = field(default_factory=list)  # {"id", "state", "source", "detail"}
+    diagnostics: list[dict[str, object]] = field(default_factory=list)  # {"file", "level", "code", "message"}
+    warnings: int = 0  # diagnostics at level warning (what could be read only in part)
 
     def to_json(self) -> dict[str, object]:
         """The ``regtls.scan/1`` object of one machine (one JSON Lines record)."""
@@ -52,19 +58,30 @@ def judge(source: MachineSource, profile: str, backend: str, logs: bool = True) 
     from analyzer.sources.users import machine_extras, users_tls_off
 
     if source.problem is not None:
-        return Row(source.name, [str(p) for p in source.hives], error=source.problem)
+        return Row(source.name, [str(p) for p in source.hives], error=source.problem, id=machine_id(source.name))
     files = [*source.hives, *machine_extras(source.name)]  # its users' hives and local GPO files
     inputs = [str(p) for p in files]
     try:
         report = run_check(files, _profile(profile), backend, logs)
     except Exception as exc:
         message = " ".join(str(exc).split()) or type(exc).__name__
-        return Row(source.name, inputs, error=message)
+        return Row(source.name, inputs, error=message, id=machine_id(source.name))
     system = report.loaded.hives.get("system")
     failing = sorted({f.rule for f in report.findings if f.level == "error"})
     return Row(source.name, inputs, report.os.name if report.os else None, report.os.build if report.os else None,
                system.control_set if system else None, report.verdict, failing, report.counts,
-               users_tls_off=users_tls_off(report.settings) if report.loaded.users else None)
+               users_tls_off=users_tls_off(report.settings) if report.loaded.users else None,
+               id=machine_id(source.name), findings=[f.to_json() for f in report.findings],
+               settings=[{"id": s.id, "state": s.state, "source": s.source, "detail": s.detail}
+                         for s in report.settings],
+               diagnostics=[{"file": d.file, "level": d.level, "code": d.code, "message": d.message}
+                            for d in report.diagnostics],
+               warnings=sum(d.level == "warning" for d in report.diagnostics))
+
+
+def machine_id(name: str) -> str:
+    """A stable id of a machine: the first 16 hex digits of the SHA-256 of its name."""
+    return hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 def scan(sources: list[MachineSource], profile: str, backend: str, jobs: int, logs: bool = True,
@@ -84,7 +101,8 @@ def scan(sources: list[MachineSource], profile: str, backend: str, jobs: int, lo
                 try:
                     row = future.result()
                 except Exception as exc:
-                    row = Row(source.name, [str(p) for p in source.hives], error=f"worker failed: {exc}")
+                    row = Row(source.name, [str(p) for p in source.hives], error=f"worker failed: {exc}",
+                              id=machine_id(source.name))
                 rows[source.name] = row
                 progress(row)
     return [rows[s.name] for s in sources]

@@ -1,4 +1,4 @@
-"""Fleets: judge many machines in worker processes; one broken machine never stops the scan."""
+"""Fleets: judge many machines in isolated worker processes; one broken machine never stops the scan."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import io
 import json
 import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from analyzer.sources.folder import MachineSource
@@ -20,7 +20,13 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Row:
-    """One machine's result: what it is, its verdict and failing rules, or why it could not be read."""
+    """One machine's result: what it is, its verdict and failing rules, or why it could not be read.
+
+    ``id`` is stable and unique (``folder:PATH``, ``files:PATH``, ``image:SPEC``, ``collection:ZIP``); two
+    rows never share it.  ``findings`` are the engine's findings, ``settings`` the effective states
+    (``id``, ``state``, ``source``, ``detail``), ``diagnostics`` what reading the inputs noticed, and
+    ``warnings`` counts the warning findings and warning diagnostics.
+    """
 
     machine: str
     inputs: list[str]
@@ -31,10 +37,33 @@ class Row:
     failing: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     error: str | None = None
+    id: str = ""
+    findings: list[dict[str, object]] = field(default_factory=list)
+    settings: list[dict[str, object]] = field(default_factory=list)
+    diagnostics: list[dict[str, object]] = field(default_factory=list)
+    warnings: int = 0
 
-    def to_json(self) -> dict[str, object]:
-        """The ``regtls.scan/1`` object of one machine (one JSON Lines record)."""
-        return {"schema": "regtls.scan/1", **asdict(self)}
+    def to_json(self, settings: bool = True) -> dict[str, object]:
+        """The ``regtls.scan/1`` object of one machine (one JSON Lines record; ``settings`` may be left out)."""
+        out = {"schema": SCHEMA, **asdict(self)}
+        if not settings:
+            del out["settings"]
+        return out
+
+    @property
+    def transient(self) -> bool:
+        """Whether the row records a failure of the worker rather than of the machine (tried again on a rerun)."""
+        return bool(self.error) and str(self.error).startswith(TRANSIENT)
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> Row:
+        """The row a ``regtls.scan/1`` object describes (what :meth:`to_json` wrote)."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})  # type: ignore[arg-type]
+
+
+SCHEMA = "regtls.scan/1"
+TRANSIENT = ("worker ", "timed out after ")
 
 
 @functools.cache
@@ -45,45 +74,70 @@ def _profile(name: str) -> Profile:
     return choose_profile(name)
 
 
+def failed_row(source: MachineSource, why: str) -> Row:
+    """The row of a machine that could not be judged, saying why."""
+    return Row(source.name, [str(p) for p in source.hives], error=why, id=source.id,
+               diagnostics=[{"file": source.name, "level": "error", "code": "unreadable", "message": why}])
+
+
 def judge(source: MachineSource, profile: str, backend: str, logs: bool = True) -> Row:
     """Judge one machine; any failure becomes the row's ``error`` (this runs in a worker process)."""
+    if source.problem is not None:
+        return failed_row(source, source.problem)
+    try:
+        with source.opened() as (paths, shown):
+            return _judged(source, paths, profile, backend, logs, shown)
+    except Exception as exc:
+        return failed_row(source, " ".join(str(exc).split()) or type(exc).__name__)
+
+
+def _judged(source: MachineSource, paths: list[Path], profile: str, backend: str, logs: bool,
+            shown: Callable[[str], str]) -> Row:
     from analyzer.engine import check as run_check
 
-    inputs = [str(p) for p in source.hives]
-    if source.problem is not None:
-        return Row(source.name, inputs, error=source.problem)
-    try:
-        report = run_check(list(source.hives), _profile(profile), backend, logs)
-    except Exception as exc:
-        message = " ".join(str(exc).split()) or type(exc).__name__
-        return Row(source.name, inputs, error=message)
+    report = run_check(paths, _profile(profile), backend, logs)
     system = report.loaded.hives.get("system")
     failing = sorted({f.rule for f in report.findings if f.level == "error"})
-    return Row(source.name, inputs, report.os.name if report.os else None, report.os.build if report.os else None,
-               system.control_set if system else None, report.verdict, failing, report.counts)
+    diagnostics: list[dict[str, object]] = [
+        {"file": shown(d.file), "level": d.level, "code": d.code, "message": shown(d.message)}
+        for d in report.diagnostics]
+    findings = [_shown(f.to_json(), shown) for f in report.findings]
+    settings: list[dict[str, object]] = [
+        {"id": s.id, "state": s.state, "source": s.source, "detail": shown(s.detail)} for s in report.settings]
+    warnings = sum(f.level == "warning" for f in report.findings) + sum(d["level"] == "warning" for d in diagnostics)
+    return Row(source.name, [shown(str(p)) for p in paths], report.os.name if report.os else None,
+               report.os.build if report.os else None, system.control_set if system else None, report.verdict,
+               failing, report.counts, None, source.id, findings, settings, diagnostics, warnings)
+
+
+def _shown(data: dict[str, object], shown: Callable[[str], str]) -> dict[str, object]:
+    """A finding's JSON with every file name as the report shows it (a temporary copy under its evidence name)."""
+    out: dict[str, object] = {}
+    for key, value in data.items():
+        out[key] = shown(value) if isinstance(value, str) else _shown(value, shown) if isinstance(value, dict) \
+            else value
+    return out
 
 
 def scan(sources: list[MachineSource], profile: str, backend: str, jobs: int, logs: bool = True,
-         progress: Callable[[Row], None] = lambda row: None) -> list[Row]:
-    """Judge every machine (``jobs`` worker processes; 1 = in this process); rows in the order of ``sources``."""
-    rows: dict[str, Row] = {}
-    if jobs <= 1 or len(sources) <= 1:
-        for source in sources:
-            rows[source.name] = row = judge(source, profile, backend, logs)
-            progress(row)
-    else:
-        _profile(profile)  # loaded (with the engine) before the workers start, so that forked workers share it
-        with ProcessPoolExecutor(max_workers=min(jobs, len(sources))) as pool:
-            futures = {pool.submit(judge, s, profile, backend, logs): s for s in sources}
-            for future in as_completed(futures):
-                source = futures[future]
-                try:
-                    row = future.result()
-                except Exception as exc:
-                    row = Row(source.name, [str(p) for p in source.hives], error=f"worker failed: {exc}")
-                rows[source.name] = row
-                progress(row)
-    return [rows[s.name] for s in sources]
+         progress: Callable[[Row], None] = lambda row: None, timeout: float | None = None) -> list[Row]:
+    """Judge every machine, each in a forked worker (at most ``jobs`` at once); rows in the order of ``sources``.
+
+    A worker that dies is replaced and its machine tried once more; a machine past ``timeout`` seconds is
+    stopped; either way only that machine's row says so.
+    """
+    from analyzer import workers
+
+    rows: dict[int, Row] = {}
+
+    def done(index: int, row: Row) -> None:
+        rows[index] = row
+        progress(row)
+
+    _profile(profile)  # loaded (with the engine) before the workers are forked, so that they share it
+    workers.run(sources, functools.partial(judge, profile=profile, backend=backend, logs=logs), jobs, failed_row,
+                done, timeout)
+    return [rows[i] for i in range(len(sources))]
 
 
 def default_jobs() -> int:
@@ -92,8 +146,9 @@ def default_jobs() -> int:
 
 
 def render_jsonl(rows: list[Row]) -> str:
-    """JSON Lines: one object per machine, for SIEMs."""
-    return "".join(json.dumps(r.to_json(), ensure_ascii=True, sort_keys=True) + "\n" for r in rows)
+    """JSON Lines: one object per machine, for SIEMs (without ``settings``, to stay one short line; the
+    ``json`` format and the database carry them)."""
+    return "".join(json.dumps(r.to_json(settings=False), ensure_ascii=True, sort_keys=True) + "\n" for r in rows)
 
 
 def render_csv(rows: list[Row]) -> str:

@@ -184,12 +184,12 @@ def opened(source: MachineSource) -> Iterator[tuple[list[Path], Callable[[str], 
         with zipfile.ZipFile(archive) as zf:
             for canonical, info in volume.members.items():
                 what = f"{archive}:{info.filename}"
-                if info.file_size > budget.limit - budget.used:
-                    raise CollectionError(f"{what}: refused: declares {info.file_size} bytes, over the "
-                                          f"temporary-copy limit of {budget.limit} bytes", str(archive))
                 if info.file_size > 1 << 20 and info.file_size > MAX_RATIO * max(info.compress_size, 1):
                     raise CollectionError(f"{what}: refused: {info.file_size} bytes from {info.compress_size} "
                                           "compressed (a compression bomb)", str(archive))
+                if info.file_size > budget.limit - budget.used:
+                    raise CollectionError(f"{what}: refused: declares {info.file_size} bytes, over the "
+                                          f"temporary-copy limit of {budget.limit} bytes", str(archive))
                 target = Path(folder) / canonical
                 try:
                     with zf.open(info) as member:

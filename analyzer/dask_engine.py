@@ -10,6 +10,7 @@ once more elsewhere.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -24,13 +25,26 @@ class ClusterError(Exception):
     """The cluster cannot be reached or used; the message is one line."""
 
 
-def judge_remote(source: MachineSource, profile: str, backend: str, logs: bool, timeout: float | None) -> Row:
+def _judge_in(folder: str, source: MachineSource, profile: str, backend: str, logs: bool) -> Row:
+    """In the forked child: judge from the client's working folder, so relative paths name the same files."""
+    from analyzer import scan
+
+    try:
+        os.chdir(folder)
+    except OSError as exc:
+        return failed_row(source, f"the scan's working folder {folder} is not readable on this Dask worker "
+                                  f"({exc.strerror or exc}); the evidence must be at the same paths on every worker")
+    return scan.judge(source, profile, backend, logs)
+
+
+def judge_remote(source: MachineSource, profile: str, backend: str, logs: bool, timeout: float | None,
+                 folder: str) -> Row:
     """On a Dask worker: judge one machine in a forked child (the same function a local scan runs)."""
     from analyzer import scan, workers
 
     scan._profile(profile)  # loaded once per worker process, before the fork, so children share it
     rows: list[Row] = []
-    workers.run([source], functools.partial(scan.judge, profile=profile, backend=backend, logs=logs), 1,
+    workers.run([source], functools.partial(_judge_in, folder, profile=profile, backend=backend, logs=logs), 1,
                 failed_row, lambda index, row: rows.append(row), timeout)
     return rows[0]
 
@@ -43,8 +57,8 @@ def _client(address: str | None, scheduler_file: str | None) -> Any:
     where = address or f"the scheduler in {scheduler_file}"
     try:
         if address:
-            return Client(address, timeout="20s", set_as_default=False)  # type: ignore[no-untyped-call]
-        return Client(scheduler_file=scheduler_file, timeout="20s", set_as_default=False)  # type: ignore[no-untyped-call]
+            return Client(address, timeout="20s", set_as_default=True)  # type: ignore[no-untyped-call]
+        return Client(scheduler_file=scheduler_file, timeout="20s", set_as_default=True)  # type: ignore[no-untyped-call]
     except (OSError, ValueError, TimeoutError) as exc:
         raise ClusterError(f"cannot reach {where}: {' '.join(str(exc).split()) or type(exc).__name__}") from None
 
@@ -59,7 +73,7 @@ def judge_all(sources: list[MachineSource], options: Options, progress: Callable
     try:
         for index, source in enumerate(sources):
             future = client.submit(judge_remote, source, options.profile, options.backend, options.logs,
-                                   options.timeout, pure=False, retries=1)
+                                   options.timeout, os.getcwd(), pure=False, retries=1)
             futures[future] = index
         rows: dict[int, Row] = {}
         for future in as_completed(futures):  # type: ignore[no-untyped-call]
@@ -67,8 +81,10 @@ def judge_all(sources: list[MachineSource], options: Options, progress: Callable
             try:
                 row = future.result()
             except Exception as exc:  # KilledWorker: the worker died (twice) while judging this machine
-                why = " ".join(str(exc).split()) or type(exc).__name__
-                row = failed_row(sources[index], f"worker lost on the Dask cluster ({type(exc).__name__}: {why})")
+                why = f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+                lost = type(exc).__name__ == "KilledWorker"
+                row = failed_row(sources[index], f"worker lost on the Dask cluster ({why})" if lost else
+                                 f"the Dask task failed ({why})")
             rows[index] = row
             progress(row)
         return [rows[i] for i in range(len(sources))]

@@ -102,6 +102,7 @@ def test_hostile_archives_are_refused_with_one_line(tmp_path: Path, kind: str, m
     assert code == 2
     (line,) = [e for e in err.splitlines() if e.startswith("regtls: error:")]
     assert message in line and str(zipped) in line
+    assert out.splitlines()[1].startswith(str(zipped)) and ",unreadable," in out
     assert list(temp.iterdir()) == []
 
 

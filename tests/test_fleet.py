@@ -140,7 +140,7 @@ def test_a_killed_worker_costs_nothing_it_is_tried_again(tmp_path: Path) -> None
     out, err = proc.communicate(timeout=120)
     rows = rows_of(out)
     assert killed is not None
-    assert proc.returncode == 1 and len(rows) == 30
+    assert proc.returncode == 1 and len(rows) == 30 and "0 unreadable" in err
     assert all(r["error"] is None and r["verdict"] in ("pass", "fail") for r in rows)
 
 
@@ -222,3 +222,52 @@ def test_row_round_trips_through_json() -> None:
               [{"rule": "NET001"}], [{"id": "x", "state": "on", "source": "s", "detail": "d"}], [], 2)
     assert Row.from_json(row.to_json()) == row
     assert "settings" not in row.to_json(settings=False)
+
+
+def test_an_unreadable_folder_is_named_and_the_others_judged(tmp_path: Path) -> None:
+    """Root reads every folder, so the scan runs without the capabilities that override file permissions
+    (setpriv drops CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH) over a folder with mode 000."""
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0 or setpriv is None:
+        pytest.skip("needs root and setpriv (util-linux) to drop the permission-override capabilities")
+    good = [machine(tmp_path, f"m{i}", "win7-sp1-configured") for i in range(8)]
+    locked = machine(tmp_path, "locked", "server2012r2-untouched").parents[2]
+    locked.chmod(0o000)
+    try:
+        drop = "-dac_override,-dac_read_search"
+        proc = subprocess.run([setpriv, f"--inh-caps={drop}", f"--bounding-set={drop}", sys.executable, "-m",
+                               "analyzer", "scan", str(tmp_path), "--format", "jsonl"],
+                              capture_output=True, text=True, timeout=120)
+    finally:
+        locked.chmod(0o755)
+    assert proc.returncode == 0, proc.stderr
+    assert [r["machine"] for r in rows_of(proc.stdout)] == [str(g) for g in good]
+    assert f"regtls: skipped: {locked}: cannot list the folder: Permission denied\n" in proc.stderr
+    assert "regtls: 1 item(s) skipped while searching" in proc.stderr
+
+
+def test_progress_on_a_terminal_and_quiet_otherwise(tmp_path: Path) -> None:
+    import pty
+
+    fleet(tmp_path, 6)
+    for quiet in ((), ("--quiet",)):
+        master, slave = pty.openpty()
+        proc = subprocess.Popen([sys.executable, "-m", "analyzer", "scan", str(tmp_path), "--format", "csv",
+                                 "--jobs", "2", *quiet], stdout=subprocess.PIPE, stderr=slave,
+                                env={**os.environ, "COLUMNS": "160"})
+        os.close(slave)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(master, 1 << 16)
+            except OSError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        out, _ = proc.communicate(timeout=60)
+        os.close(master)
+        screen = b"".join(chunks).decode(errors="replace")
+        assert proc.returncode == 1 and len(out.splitlines()) == 7
+        assert ("scanning" in screen and "ETA" in screen and "/6" in screen) is not bool(quiet)
+        assert "6 machine(s)" in screen

@@ -105,7 +105,7 @@ def _judged(source: MachineSource, paths: list[Path], profile: str, backend: str
     settings: list[dict[str, object]] = [
         {"id": s.id, "state": s.state, "source": s.source, "detail": shown(s.detail)} for s in report.settings]
     warnings = sum(f.level == "warning" for f in report.findings) + sum(d["level"] == "warning" for d in diagnostics)
-    return Row(source.name, [shown(str(p)) for p in paths], report.os.name if report.os else None,
+    return Row(source.name, [shown(i.path) for i in report.loaded.inputs], report.os.name if report.os else None,
                report.os.build if report.os else None, system.control_set if system else None, report.verdict,
                failing, report.counts, None, source.id, findings, settings, diagnostics, warnings)
 

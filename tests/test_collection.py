@@ -122,3 +122,23 @@ def test_a_kape_target_folder_is_found(tmp_path: Path) -> None:
         shutil.copy(SAMPLES / "win7-sp1-configured" / name, config / name)
     code, out, _ = regtls("scan", tmp_path / "kape", "--format", "csv")
     assert code == 0 and out.splitlines()[1].startswith(f"{config},Windows 7 SP1,7601,ControlSet001,pass,")
+
+
+def test_a_kape_vhdx_container_is_read_as_a_disk_image(tmp_path: Path) -> None:
+    """KAPE's --vhdx puts the target folder (one folder per drive: C/Windows/...) in a VHDX: an image."""
+    from tests.test_images import convert, disk, need_dfvfs, ntfs_volume
+
+    need_dfvfs()
+    sample = SAMPLES / "server2012r2-untouched"
+    volume = ntfs_volume(tmp_path / "kape.ntfs", {f"/C/Windows/System32/config/{n}": sample / n
+                                                  for n in ("SYSTEM", "SOFTWARE")})
+    evidence = tmp_path / "ev"
+    evidence.mkdir()
+    vhdx = convert(disk(tmp_path / "kape.img", "gpt", [volume]), evidence / "WS01.vhdx", "vhdx")
+    code, out, err = regtls("scan", evidence, "--format", "jsonl")
+    (row,) = [json.loads(line) for line in out.splitlines()]
+    assert code == 1, err
+    assert row["id"] == f"image:{vhdx}@vhdx:p1" and row["os"] == "Windows Server 2012 R2"
+    assert row["inputs"] == [str(vhdx), f"{vhdx}@vhdx:p1:\\C\\Windows\\System32\\config\\SYSTEM",
+                             f"{vhdx}@vhdx:p1:\\C\\Windows\\System32\\config\\SOFTWARE"]
+    assert row["failing"] == ["NET001", "NET002"]

@@ -271,3 +271,41 @@ def test_progress_on_a_terminal_and_quiet_otherwise(tmp_path: Path) -> None:
         assert proc.returncode == 1 and len(out.splitlines()) == 7
         assert ("scanning" in screen and "ETA" in screen and "/6" in screen) is not bool(quiet)
         assert "6 machine(s)" in screen
+
+
+def test_a_dirty_hive_without_logs_is_a_warning_in_its_row(tmp_path: Path) -> None:
+    from tests.conftest import sample_tool
+
+    config = machine(tmp_path, "dirty", "win7-sp1-configured")
+    data = bytearray((config / "SYSTEM").read_bytes())
+    data[4:8] = (int.from_bytes(data[8:12], "little") + 1).to_bytes(4, "little")  # primary sequence ahead
+    data[508:512] = sample_tool("dirty_logs").checksum(data[:512]).to_bytes(4, "little")
+    (config / "SYSTEM").write_bytes(bytes(data))
+    code, out, _ = regtls("scan", tmp_path, "--format", "jsonl")
+    (row,) = rows_of(out)
+    warnings = [d for d in row["diagnostics"] if d["level"] == "warning"]
+    assert warnings and warnings[0]["file"] == str(config / "SYSTEM")
+    assert row["warnings"] == len(warnings) + sum(f["level"] == "warning" for f in row["findings"]) >= 1
+    assert code == 0
+
+
+def test_sigterm_while_collections_are_copied_leaves_no_temporary_file(tmp_path: Path) -> None:
+    from tests.test_collection import AUTO, hives, velociraptor
+
+    evidence = tmp_path / "ev"
+    evidence.mkdir()
+    for i in range(30):
+        velociraptor(evidence / f"c{i:02d}.zip", hives(NAMES[i % len(NAMES)], AUTO))
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    db = tmp_path / "c.sqlite"
+    proc = _start("scan", evidence, "--jobs", "2", "--db", db, "--format", "jsonl", tmp=temp)
+    _wait_rows(db, 3, proc)
+    kids = _children(proc.pid)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    time.sleep(0.5)
+    assert (proc.returncode, out) == (143, "")
+    assert err.endswith("regtls: interrupted; the machines finished so far are in " + f"{db}\n")
+    assert not [k for k in kids if _state(k) not in ("gone", "Z")]
+    assert list(temp.iterdir()) == []

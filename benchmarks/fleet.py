@@ -24,8 +24,9 @@ from benchmarks.run import CORPUS_SYSTEM, REPO, Measure, machine, measure, regtl
 
 
 @contextmanager
-def cluster(workers: int) -> Iterator[Path]:
-    """A scheduler and ``workers`` one-thread workers on 127.0.0.1; the scheduler file."""
+def cluster(workers: int) -> Iterator[tuple[Path, list[subprocess.Popen[bytes]]]]:
+    """A scheduler and ``workers`` one-thread workers on 127.0.0.1: the scheduler file and the worker processes
+    (the tests kill one)."""
     dask = Path(sys.executable).with_name("dask")
     folder = Path(tempfile.mkdtemp(prefix="regtls-bench-dask-"))
     scheduler_file = folder / "scheduler.json"
@@ -45,7 +46,7 @@ def cluster(workers: int) -> Iterator[Path]:
 
         with Client(scheduler_file=str(scheduler_file), timeout="30s") as client:
             client.wait_for_workers(workers, timeout=120)
-        yield scheduler_file
+        yield scheduler_file, procs[1:]
     finally:
         for proc in reversed(procs):
             proc.terminate()
@@ -82,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     machines, repeat = (4, 1) if args.smoke else (200, 3)
     folder = fleet(args.cache / ("smoke" if args.smoke else "full"), machines)
     local = measure(regtls("scan", folder, "--jobs", "2", "--format", "jsonl", "-q"), repeat, ok=(0, 1))
-    with cluster(2) as scheduler_file:
+    with cluster(2) as (scheduler_file, _):
         remote = measure(regtls("scan", folder, "--scheduler-file", scheduler_file, "--format", "jsonl", "-q"),
                          repeat, ok=(0, 1))
     print(f"machine: {machine()}")

@@ -16,43 +16,17 @@ import pytest
 from tests.conftest import SAMPLES
 from tests.test_cli import regtls
 
-DASK = Path(sys.executable).with_name("dask")
 Cluster = tuple[Path, list[subprocess.Popen[bytes]]]
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, list[subprocess.Popen[bytes]]]]:
-    """A scheduler and two one-thread workers; their scheduler file (all stopped afterwards)."""
+def cluster() -> Iterator[Cluster]:
+    """A real scheduler and two one-thread workers on 127.0.0.1 (the benchmark's), stopped afterwards."""
     pytest.importorskip("distributed", reason="the dask extra (pip install 'regtls[dask]') is not installed")
-    folder = tmp_path_factory.mktemp("dask")
-    scheduler_file = folder / "scheduler.json"
-    common = ["--no-dashboard"]
-    procs = [subprocess.Popen([str(DASK), "scheduler", "--host", "127.0.0.1", "--port", "0", "--scheduler-file",
-                               str(scheduler_file), *common], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              cwd=folder)]
-    try:
-        deadline = time.monotonic() + 60
-        while not scheduler_file.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert scheduler_file.exists(), "dask scheduler did not start"
-        for _ in range(2):
-            procs.append(subprocess.Popen([str(DASK), "worker", "--scheduler-file", str(scheduler_file), "--host",
-                                           "127.0.0.1", "--nthreads", "1", "--nworkers", "1", *common],
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=folder))
-        from distributed import Client
+    from benchmarks.fleet import cluster as start
 
-        with Client(scheduler_file=str(scheduler_file), timeout="30s") as client:
-            client.wait_for_workers(2, timeout=60)
-        yield scheduler_file, procs[1:]
-    finally:
-        for proc in reversed(procs):
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    with start(2) as running:
+        yield running
 
 
 def test_rows_on_the_cluster_are_the_local_rows(cluster: Cluster, tmp_path: Path) -> None:

@@ -429,8 +429,10 @@ def _default_jobs() -> int:
 
 
 def _scan_notes(skipped: list[str], ignored: int) -> None:
+    from analyzer.registry import printable
+
     for line in skipped:
-        typer.echo(f"regtls: skipped: {' '.join(line.splitlines())}", err=True)
+        typer.echo(f"regtls: skipped: {printable(line)}", err=True)
     if skipped:
         typer.echo(f"regtls: {len(skipped)} item(s) skipped while searching"
                    + (f" ({ignored} other file(s) are no machine)" if ignored else ""), err=True)
@@ -490,9 +492,11 @@ def _write_fleet(rows: list[Row], render: Renderer, output: Path | None, fail_on
     """Write the fleet report, name the broken machines on stderr, and exit with the fleet's code."""
     width, color = _terminal() if output is None else (120, False)
     write_output(render(rows, width, color), output)
+    from analyzer.registry import printable
+
     broken = [r for r in rows if r.error]
     for row in broken:
-        typer.echo(f"regtls: error: {row.machine}: {row.error}", err=True)
+        typer.echo(f"regtls: error: {printable(row.machine)}: {printable(row.error or '')}", err=True)
     typer.echo(f"regtls: {len(rows)} machine(s): " + ", ".join(
         f"{sum(r.verdict == v for r in rows)} {v}" for v in ("pass", "fail", "undecided", "unreadable")), err=True)
     failed = any(r.counts.get(level, 0) for r in rows for level in THRESHOLDS[fail_on.value])

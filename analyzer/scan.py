@@ -169,6 +169,7 @@ def rows_table(rows: list[Row], width: int, color: bool) -> str:
     from rich.table import Table
     from rich.text import Text
 
+    from analyzer.registry import printable
     from analyzer.report import console
     from analyzer.report.check import LEVEL_STYLE
 
@@ -178,8 +179,9 @@ def rows_table(rows: list[Row], width: int, color: bool) -> str:
         table.add_column(col, overflow="fold")
     for r in rows:
         os_name = f"{r.os} ({r.build})" if r.os else ""
-        table.add_row(r.machine, os_name, Text(r.verdict, style=LEVEL_STYLE.get(r.verdict, "bold red")),
-                      r.error or " ".join(r.failing))
+        table.add_row(printable(r.machine), printable(os_name),
+                      Text(r.verdict, style=LEVEL_STYLE.get(r.verdict, "bold red")),
+                      printable(r.error or " ".join(r.failing)))
     out.print(table)
     verdicts = {v: sum(r.verdict == v for r in rows) for v in ("pass", "fail", "undecided", "unreadable")}
     out.print(", ".join(f"{n} {v}" for v, n in verdicts.items() if n) + f" ({len(rows)} machines)")

@@ -309,3 +309,33 @@ def test_sigterm_while_collections_are_copied_leaves_no_temporary_file(tmp_path:
     assert err.endswith("regtls: interrupted; the machines finished so far are in " + f"{db}\n")
     assert not [k for k in kids if _state(k) not in ("gone", "Z")]
     assert list(temp.iterdir()) == []
+
+
+def test_disk_images_below_a_searched_folder_are_machines(tmp_path: Path) -> None:
+    from tests.test_images import VOLUME_2019, convert, disk, need_dfvfs, ntfs_volume
+
+    need_dfvfs()
+    raw = disk(tmp_path / "raw.img", "gpt", [ntfs_volume(tmp_path / "v.ntfs", VOLUME_2019)])
+    evidence = tmp_path / "ev"
+    (evidence / "images" / "deeper").mkdir(parents=True)
+    qcow = convert(raw, evidence / "images" / "a.qcow2", "qcow2")
+    vmdk = convert(raw, evidence / "images" / "deeper" / "b.vmdk", "vmdk")
+    config = machine(evidence, "folder", "win7-sp1-configured")
+    code, out, err = regtls("scan", evidence, "--format", "jsonl")
+    assert code == 0, err
+    assert [r["id"] for r in rows_of(out)] == [f"folder:{config}", f"image:{qcow}@qcow2:p1",
+                                               f"image:{vmdk}@vmdk:p1"]
+    shutil.rmtree(evidence / "folder")
+    code, out, err = regtls("scan", evidence, "--format", "csv")
+    assert code == 0 and len(out.splitlines()) == 3 and err.endswith("2 machine(s): 2 pass, 0 fail, 0 undecided, "
+                                                                     "0 unreadable\n")
+
+
+def test_hostile_names_stay_one_line_on_the_terminal(tmp_path: Path) -> None:
+    evil = "\x1b[31mred\nline"
+    fake = tmp_path / evil
+    fake.mkdir()
+    (fake / "SOFTWARE").write_bytes(b"regf" + bytes(100))
+    code, out, err = regtls("scan", tmp_path)
+    assert code == 2 and "\x1b" not in out + err
+    assert "\\x1b[31mred\\nline" in err and all(line.startswith("regtls: ") for line in err.splitlines())

@@ -59,6 +59,7 @@ def summary_table(rows: list[Row], width: int, color: bool) -> str:
     """The per-rule summary as a terminal table."""
     from rich.table import Table
 
+    from analyzer.registry import printable
     from analyzer.report import console
 
     out, buf = console(width, color)
@@ -69,7 +70,7 @@ def summary_table(rows: list[Row], width: int, color: bool) -> str:
     for col in ("rule", "machines", "which"):
         table.add_column(col, overflow="fold")
     for rule, machines in by_rule.items():
-        table.add_row(rule, str(len(machines)), "\n".join(machines))
+        table.add_row(rule, str(len(machines)), "\n".join(map(printable, machines)))
     out.print(table)
     return buf.getvalue()
 

@@ -42,7 +42,7 @@ def judge_remote(source: MachineSource, profile: str, backend: str, logs: bool, 
     """On a Dask worker: judge one machine in a forked child (the same function a local scan runs)."""
     from analyzer import scan, workers
 
-    scan._profile(profile)  # loaded once per worker process, before the fork, so children share it
+    scan.warm(profile, backend)  # loaded once per worker process, before the fork, so children share it
     rows: list[Row] = []
     workers.run([source], functools.partial(_judge_in, folder, profile=profile, backend=backend, logs=logs), 1,
                 failed_row, lambda index, row: rows.append(row), timeout)

@@ -74,6 +74,19 @@ def _profile(name: str) -> Profile:
     return choose_profile(name)
 
 
+_BACKEND_MODULES = {"python-registry": "analyzer.sources.backend_pyregistry",
+                    "regipy": "analyzer.sources.backend_regipy"}
+
+
+def warm(profile: str, backend: str) -> None:
+    """Load the profile, the engine and the hive library now, so that every forked worker shares them."""
+    import importlib
+
+    _profile(profile)
+    if backend in _BACKEND_MODULES:
+        importlib.import_module(_BACKEND_MODULES[backend])
+
+
 def failed_row(source: MachineSource, why: str) -> Row:
     """The row of a machine that could not be judged, saying why."""
     return Row(source.name, [str(p) for p in source.hives], error=why, id=source.id,
@@ -134,7 +147,7 @@ def scan(sources: list[MachineSource], profile: str, backend: str, jobs: int, lo
         rows[index] = row
         progress(row)
 
-    _profile(profile)  # loaded (with the engine) before the workers are forked, so that they share it
+    warm(profile, backend)
     workers.run(sources, functools.partial(judge, profile=profile, backend=backend, logs=logs), jobs, failed_row,
                 done, timeout)
     return [rows[i] for i in range(len(sources))]

@@ -1,4 +1,4 @@
-"""Isolated work: each task runs in a forked child process, so a crash, a kill or a hang costs that task only.
+"""Isolated work: tasks run in forked child processes, so a crash, a kill or a hang costs that task only.
 
 A child that dies (the OOM killer's SIGKILL, a crash in a C library) is retried once in a fresh child;
 a child that passes its timeout is killed.  Either way the task gets a result from ``failed`` that says
@@ -9,6 +9,7 @@ their clean-ups (temporary copies are removed) before they exit.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import pickle
 import selectors
@@ -58,24 +59,51 @@ def _die_with_parent() -> None:
     """Ask Linux to send SIGTERM to this process when its parent dies (nothing elsewhere)."""
     if not sys.platform.startswith("linux"):
         return
-    try:
-        import ctypes
-
+    with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
 
 
-def _child(fn: Callable[[T], R], task: T, out: int) -> None:
-    """In the forked child: run the task, write the pickled result, and leave without the parent's exit code."""
+def _frame(data: object) -> bytes:
+    payload = pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
+    return len(payload).to_bytes(8, "little") + payload
+
+
+def _send(fd: int, data: bytes) -> None:
+    """Write all of ``data``; a child that died meanwhile is noticed when its answer pipe ends."""
+    view = memoryview(data)
+    with contextlib.suppress(OSError):
+        while view:
+            view = view[os.write(fd, view):]
+
+
+def _read_exact(fd: int, size: int) -> bytes | None:
+    chunks, left = [], size
+    while left:
+        chunk = os.read(fd, min(left, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def _child(fn: Callable[[T], R], tasks: int, results: int, others: list[int]) -> None:
+    """In the forked child: judge the tasks sent on ``tasks`` one by one, each result framed on ``results``,
+    until told to stop; leave without running the parent's clean-ups."""
     code = 1
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's Ctrl-C reaches the group; the parent decides
         signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
         _die_with_parent()
-        data = pickle.dumps(fn(task), protocol=pickle.HIGHEST_PROTOCOL)
-        with os.fdopen(out, "wb") as pipe:
-            pipe.write(data)
+        for fd in others:
+            os.close(fd)
+        while (head := _read_exact(tasks, 8)) is not None:
+            body = _read_exact(tasks, int.from_bytes(head, "little"))
+            message = pickle.loads(body) if body is not None else None
+            if message is None:
+                break
+            index, task = message
+            _send(results, _frame((index, fn(task))))
         code = 0
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
@@ -98,77 +126,107 @@ def why_dead(status: int) -> str:
 
 
 @dataclass
-class _Running(Generic[T]):
-    index: int
-    task: T
+class _Worker(Generic[T]):
+    """A long-lived child: the pipe that sends it tasks, the one it answers on, and the task it holds."""
+
     pid: int
-    fd: int
-    deadline: float | None
-    data: list[bytes] = field(default_factory=list)
+    tasks: int
+    results: int
+    buffer: bytearray = field(default_factory=bytearray)
+    job: tuple[int, T] | None = None
+    deadline: float | None = None
+
+
+def _spawn(fn: Callable[[T], R], workers: dict[int, _Worker[T]]) -> _Worker[T]:
+    task_read, task_write = os.pipe()
+    result_read, result_write = os.pipe()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    others = [fd for w in workers.values() for fd in (w.tasks, w.results)] + [task_write, result_read]
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child never returns
+        _child(fn, task_read, result_write, others)
+    os.close(task_read)
+    os.close(result_write)
+    worker: _Worker[T] = _Worker(pid, task_write, result_read)
+    workers[result_read] = worker
+    return worker
+
+
+def _close(worker: _Worker[T], workers: dict[int, _Worker[T]], selector: selectors.BaseSelector) -> None:
+    with contextlib.suppress(KeyError):
+        selector.unregister(worker.results)
+    workers.pop(worker.results, None)
+    for fd in (worker.tasks, worker.results):
+        with contextlib.suppress(OSError):
+            os.close(fd)
 
 
 def run(tasks: Sequence[T], fn: Callable[[T], R], jobs: int, failed: Callable[[T, str], R],
         done: Callable[[int, R], None], timeout: float | None = None) -> None:
-    """Run ``fn`` over ``tasks`` in at most ``jobs`` children at once; ``done(index, result)`` as each ends.
+    """Run ``fn`` over ``tasks`` in at most ``jobs`` forked children; ``done(index, result)`` as each ends.
 
-    A task whose child dies is tried once more, then gets ``failed(task, why)``; one that passes
-    ``timeout`` seconds is killed and gets ``failed`` at once.  On any exception here (an interrupt) every
-    child gets SIGTERM, then SIGKILL after a grace period, and is reaped before the exception goes on.
+    A task whose child dies is tried once more in a fresh child, then gets ``failed(task, why)``; one that
+    passes ``timeout`` seconds has its child killed and gets ``failed`` at once.  On any exception here (an
+    interrupt) every child gets SIGTERM, then SIGKILL after a grace period, and is reaped before it goes on.
     """
     pending: deque[tuple[int, T]] = deque(enumerate(tasks))
     deaths: dict[int, int] = {}
-    running: dict[int, _Running[T]] = {}
+    workers: dict[int, _Worker[T]] = {}
     selector = selectors.DefaultSelector()
     try:
-        while pending or running:
-            while pending and len(running) < max(jobs, 1):
-                index, task = pending.popleft()
-                read, write = os.pipe()
-                sys.stdout.flush()
-                sys.stderr.flush()
-                pid = os.fork()
-                if pid == 0:  # pragma: no cover - the child never returns
-                    os.close(read)
-                    _child(fn, task, write)
-                os.close(write)
-                deadline = time.monotonic() + timeout if timeout else None
-                running[read] = _Running(index, task, pid, read, deadline)
-                selector.register(read, selectors.EVENT_READ)
-            deadlines = [r.deadline for r in running.values() if r.deadline is not None]
+        while pending or any(w.job for w in workers.values()):
+            idle = [w for w in workers.values() if w.job is None]
+            while pending and (idle or len(workers) < max(jobs, 1)):
+                worker = idle.pop() if idle else _spawn(fn, workers)
+                if worker.results not in selector.get_map():
+                    selector.register(worker.results, selectors.EVENT_READ)
+                worker.job = pending.popleft()
+                worker.deadline = time.monotonic() + timeout if timeout else None
+                _send(worker.tasks, _frame(worker.job))
+            deadlines = [w.deadline for w in workers.values() if w.job and w.deadline is not None]
             wait = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
             for key, _ in selector.select(wait):
-                job = running[int(key.fd)]
-                chunk = os.read(job.fd, 1 << 16)
+                worker = workers[int(key.fd)]
+                chunk = os.read(worker.results, 1 << 16)
                 if chunk:
-                    job.data.append(chunk)
+                    worker.buffer += chunk
+                    while len(worker.buffer) >= 8 and len(worker.buffer) >= 8 + (
+                            size := int.from_bytes(worker.buffer[:8], "little")):
+                        index, result = pickle.loads(bytes(worker.buffer[8:8 + size]))
+                        del worker.buffer[:8 + size]
+                        worker.job, worker.deadline = None, None
+                        done(index, result)
                     continue
-                selector.unregister(job.fd)
-                del running[job.fd]
-                os.close(job.fd)
-                _, status = os.waitpid(job.pid, 0)
-                if status == 0 and job.data:
-                    done(job.index, pickle.loads(b"".join(job.data)))
+                _close(worker, workers, selector)  # the child died (or left): its task, if any, is retried once
+                _, status = os.waitpid(worker.pid, 0)
+                if worker.job is None:
                     continue
-                deaths[job.index] = deaths.get(job.index, 0) + 1
-                if deaths[job.index] <= RETRIES:
-                    pending.appendleft((job.index, job.task))
+                index, task = worker.job
+                deaths[index] = deaths.get(index, 0) + 1
+                if deaths[index] <= RETRIES:
+                    pending.appendleft(worker.job)
                 else:
-                    done(job.index, failed(job.task, f"worker {why_dead(status)}, twice (tried again in a "
-                                                     "fresh process)"))
+                    done(index, failed(task, f"worker {why_dead(status)}, twice (tried again in a fresh process)"))
             now = time.monotonic()
-            for job in [r for r in running.values() if r.deadline is not None and r.deadline <= now]:
-                _stop(job.pid, grace=0)
-                selector.unregister(job.fd)
-                del running[job.fd]
-                os.close(job.fd)
-                done(job.index, failed(job.task, f"timed out after {timeout:g} s (the worker was stopped)"))
+            for worker in [w for w in workers.values() if w.job and w.deadline is not None and w.deadline <= now]:
+                _close(worker, workers, selector)
+                _stop(worker.pid, grace=0)
+                assert worker.job is not None
+                done(worker.job[0], failed(worker.job[1], f"timed out after {timeout:g} s (the worker was stopped)"))
+        for worker in list(workers.values()):  # every task done: tell the children to leave
+            with contextlib.suppress(OSError):
+                os.write(worker.tasks, _frame(None))
+        for worker in list(workers.values()):
+            _close(worker, workers, selector)
+            _stop(worker.pid, STOP_GRACE)
     finally:
-        for job in running.values():
+        for worker in workers.values():
             with contextlib.suppress(ProcessLookupError):
-                os.kill(job.pid, signal.SIGTERM)
-        for job in running.values():
-            _stop(job.pid, STOP_GRACE)
-            os.close(job.fd)
+                os.kill(worker.pid, signal.SIGTERM)
+        for worker in list(workers.values()):
+            _close(worker, workers, selector)
+            _stop(worker.pid, STOP_GRACE)
         selector.close()
 
 

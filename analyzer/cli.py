@@ -357,7 +357,7 @@ def fix(
              "  regtls scan /cases/*/Windows/System32/config\n\n"
              "  regtls scan /evidence --jobs 4 --format jsonl --output fleet.jsonl\n\n"
              "  regtls scan /evidence --db fleet.sqlite   [dim]# resumable: a rerun skips unchanged machines[/dim]\n\n"
-             "  regtls scan /shared/evidence --scheduler tcp://10.0.0.5:8786   [dim]# on a Dask cluster[/dim]\n\n"
+             "  regtls scan /shared/evidence --scheduler tcp://scheduler:8786   [dim]# on a Dask cluster[/dim]\n\n"
              "  regtls scan images/*.E01 collections/*.zip --vss\n\n"
              "Each config folder or Windows root, each folder of hive files, each Windows volume of a disk image, "
              "each volume of a Velociraptor collection ZIP (searched at any depth), and each group of hive files "

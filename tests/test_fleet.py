@@ -289,7 +289,9 @@ def test_a_dirty_hive_without_logs_is_a_warning_in_its_row(tmp_path: Path) -> No
     assert code == 0
 
 
-def test_sigterm_while_collections_are_copied_leaves_no_temporary_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_while_collections_are_copied_leaves_no_temporary_file(tmp_path: Path, signum: int,
+                                                                       code: int) -> None:
     from tests.test_collection import AUTO, hives, velociraptor
 
     evidence = tmp_path / "ev"
@@ -302,10 +304,10 @@ def test_sigterm_while_collections_are_copied_leaves_no_temporary_file(tmp_path:
     proc = _start("scan", evidence, "--jobs", "2", "--db", db, "--format", "jsonl", tmp=temp)
     _wait_rows(db, 3, proc)
     kids = _children(proc.pid)
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(signum)
     out, err = proc.communicate(timeout=60)
     time.sleep(0.5)
-    assert (proc.returncode, out) == (143, "")
+    assert (proc.returncode, out) == (code, "")
     assert err.endswith("regtls: interrupted; the machines finished so far are in " + f"{db}\n")
     assert not [k for k in kids if _state(k) not in ("gone", "Z")]
     assert list(temp.iterdir()) == []

@@ -8,11 +8,17 @@ import sys
 import tempfile
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from analyzer import __version__
+
+if TYPE_CHECKING:
+    from analyzer.fleetrun import Options as FleetOptions
+    from analyzer.report.fleet import Renderer
+    from analyzer.scan import Row
+    from analyzer.sources.folder import MachineSource
 
 app = typer.Typer(
     add_completion=False,
@@ -73,6 +79,8 @@ class ScanFormat(str, Enum):
     table = "table"
     jsonl = "jsonl"
     csv = "csv"
+    json = "json"
+    markdown = "markdown"
     html = "html"
 
 
@@ -373,15 +381,17 @@ def fix(
 @app.command(epilog="[b]Examples[/b]\n\n"
              "  regtls scan /cases/*/Windows/System32/config\n\n"
              "  regtls scan /evidence --jobs 4 --format jsonl --output fleet.jsonl\n\n"
-             "  regtls scan images/*.E01 --vss\n\n"
-             "Each config folder (or Windows root, searched a few levels down), each Windows volume of a disk image, "
-             "each image of a WIM, each container image and each group of hive files in one folder is one machine. "
-             "Exit codes: 0 every machine below "
-             "--fail-on; 1 some machine at or above it; "
-             "2 some machine could not be read (its row says why; the others are still judged).")
+             "  regtls scan /evidence --db fleet.sqlite   [dim]# resumable: a rerun skips unchanged machines[/dim]\n\n"
+             "  regtls scan /shared/evidence --scheduler tcp://scheduler:8786   [dim]# on a Dask cluster[/dim]\n\n"
+             "  regtls scan images/*.E01 collections/*.zip --vss\n\n"
+             "Each config folder or Windows root, each folder of hive files, each Windows volume of a disk image, "
+             "each volume of a Velociraptor collection ZIP, each image of a WIM and each container image "
+             "(searched at any depth), and each group of hive files given in one folder is one machine; what is skipped is named on stderr. Exit codes: 0 every machine "
+             "below --fail-on; 1 some machine at or above it; 2 some machine could not be read (its row says why; "
+             "the others are still judged); 130/143 interrupted by SIGINT/SIGTERM (finished machines are in --db).")
 def scan(
-    paths: Annotated[list[Path], typer.Argument(help="Folders to search, hive files and disk images.",
-                                                show_default=False, readable=False)],
+    paths: Annotated[list[Path], typer.Argument(help="Folders to search, hive files, disk images and collection "
+                                                "ZIPs.", show_default=False, readable=False)],
     profile: Profile = "azure-backup",
     vss: Annotated[bool, typer.Option("--vss", help="Also check each volume shadow copy of a disk image, "
                                       "as a historical view of the machine.")] = False,
@@ -393,49 +403,160 @@ def scan(
     fail_on: FailOnOption = FailOn.error,
     backend: Backend = BackendName.python_registry,
     no_logs: NoLogs = False,
+    db: Annotated[Path | None, typer.Option("--db", help="Store each machine's result in this SQLite file as it "
+                                            "finishes; a rerun skips machines whose inputs and profile are "
+                                            "unchanged (see regtls report).", show_default=False)] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Judge on this Dask scheduler (tcp://HOST:8786); the "
+                                                  "workers must see the evidence at the same paths.",
+                                                  show_default=False)] = None,
+    scheduler_file: Annotated[Path | None, typer.Option(help="Judge on the Dask scheduler this file names.",
+                                                        show_default=False)] = None,
+    timeout: Annotated[float, typer.Option(min=0, help="Seconds one machine may take before its worker is "
+                                           "stopped (0: no limit).")] = 900,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress line on stderr.")] = False,
 ) -> None:
-    """Judge many machines at once (worker processes); one row per machine."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from analyzer import scan as fleet
+    """Judge many machines at once (worker processes or a Dask cluster); one row per machine."""
+    from analyzer import fleetrun
     from analyzer.engine import choose_profile
     from analyzer.profiles import ProfileError
+    from analyzer.report.fleet import FORMATS
     from analyzer.sources import SourceError
-    from analyzer.sources.folder import discover
+    from analyzer.sources.discovery import discover
+    from analyzer.workers import Interrupted, signals_as_exceptions
 
     check_output(output, paths)
     if format is ScanFormat.html:
         need_html()
+    check_output(db, paths)
+    if scheduler and scheduler_file:
+        fail("give --scheduler or --scheduler-file, not both")
     try:
-        choose_profile(profile)
-        sources = discover(paths, vss)
+        with signals_as_exceptions():
+            choose_profile(profile)
+            found = discover(paths, vss)
+            _scan_notes(found.skipped, found.ignored_files)
+            if not found.machines:
+                fail("no machines found (no config folder with SYSTEM or SOFTWARE, no hive files, disk image or "
+                     "collection)")
+            rows = _judge_fleet(found.machines, fleetrun.Options(profile, backend.value, not no_logs, timeout or None,
+                                                                 jobs or _default_jobs()),
+                                scheduler, scheduler_file, db, quiet)
+    except Interrupted as exc:
+        typer.echo("regtls: interrupted" + (f"; the machines finished so far are in {db}" if db else ""), err=True)
+        raise typer.Exit(exc.code) from None
     except (SourceError, ProfileError) as exc:
         fail(str(exc))
-    if not sources:
-        fail("no machines found (no config folder with SYSTEM or SOFTWARE, and no hive files)")
-    columns = (TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    console = Console(stderr=True)
-    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
-        task = bar.add_task("scan", total=len(sources))
-        rows = fleet.scan(sources, profile, backend.value, jobs or fleet.default_jobs(), not no_logs,
-                          lambda row: bar.advance(task))
-    width, color = _terminal() if output is None else (120, False)
-    if format is ScanFormat.html:
-        from analyzer.report.html import render_fleet
+    _write_fleet(rows, FORMATS[format.value], output, fail_on)
 
-        text = render_fleet(rows)
-    else:
-        text = {ScanFormat.jsonl: fleet.render_jsonl, ScanFormat.csv: fleet.render_csv}.get(
-            format, lambda r: fleet.rows_table(r, width, color))(rows)
-    write_output(text, output)
+
+def _default_jobs() -> int:
+    from analyzer.scan import default_jobs
+
+    return default_jobs()
+
+
+def _scan_notes(skipped: list[str], ignored: int) -> None:
+    from analyzer.registry import printable
+
+    for line in skipped:
+        typer.echo(f"regtls: skipped: {printable(line)}", err=True)
+    if skipped:
+        typer.echo(f"regtls: {len(skipped)} item(s) skipped while searching"
+                   + (f" ({ignored} other file(s) are no machine)" if ignored else ""), err=True)
+
+
+def _judge_fleet(machines: list[MachineSource], options: FleetOptions, scheduler: str | None,
+                 scheduler_file: Path | None, db: Path | None, quiet: bool) -> list[Row]:
+    """Judge every machine with a progress line on a terminal; the rows in discovery order."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from analyzer import fleetrun
+    from analyzer.dask_engine import ClusterError
+    from analyzer.store import Store, StoreError
+
+    console = Console(stderr=True)
+    columns = (TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
+               TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
+    engine = fleetrun.local if not (scheduler or scheduler_file) else \
+        fleetrun.dask_engine(scheduler, str(scheduler_file) if scheduler_file else None)
+    try:
+        store = Store(db) if db is not None else None
+    except StoreError as exc:
+        fail(str(exc))
+    try:
+        with Progress(*columns, console=console, transient=True, disable=quiet or not console.is_terminal) as bar:
+            task = bar.add_task("scan", total=len(machines), rate="")
+
+            def advance(row: Row) -> None:
+                bar.advance(task)
+                speed = bar.tasks[0].speed
+                bar.update(task, rate=f"{speed:.1f} machines/s" if speed else "")
+
+            def skipped(count: int) -> None:
+                if count:
+                    typer.echo(f"regtls: skipped {count} machine(s) already in {db} with unchanged inputs and "
+                               "profile", err=True)
+                bar.advance(task, count)
+
+            return fleetrun.run(machines, options, engine, store, advance, skipped)
+    except (ClusterError, StoreError) as exc:
+        fail(str(exc))
+    finally:
+        if store is not None:
+            store.close()
+
+
+def _write_fleet(rows: list[Row], render: Renderer, output: Path | None, fail_on: FailOn) -> NoReturn:
+    """Write the fleet report, name the broken machines on stderr, and exit with the fleet's code."""
+    width, color = _terminal() if output is None else (120, False)
+    write_output(render(rows, width, color), output)
+    from analyzer.registry import printable
+
     broken = [r for r in rows if r.error]
     for row in broken:
-        typer.echo(f"regtls: error: {row.machine}: {row.error}", err=True)
+        typer.echo(f"regtls: error: {printable(row.machine)}: {printable(row.error or '')}", err=True)
     typer.echo(f"regtls: {len(rows)} machine(s): " + ", ".join(
         f"{sum(r.verdict == v for r in rows)} {v}" for v in ("pass", "fail", "undecided", "unreadable")), err=True)
     failed = any(r.counts.get(level, 0) for r in rows for level in THRESHOLDS[fail_on.value])
     raise typer.Exit(2 if broken else 1 if failed else 0)
+
+
+@app.command(epilog="[b]Examples[/b]\n\n"
+             "  regtls report fleet.sqlite\n\n"
+             "  regtls report fleet.sqlite --format markdown --output fleet.md\n\n"
+             "The report is made from the database alone (the evidence need not be there). Exit codes as for "
+             "scan: 0, 1 some machine at or above --fail-on, 2 some machine unreadable or an unusable database.")
+def report(
+    database: Annotated[Path, typer.Argument(help="A results database written by regtls scan --db.",
+                                             show_default=False, readable=False)],
+    format: Annotated[ScanFormat, typer.Option("--format", "-f", help="Output format.")] = ScanFormat.table,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to this file.",
+                                                show_default=False)] = None,
+    fail_on: FailOnOption = FailOn.error,
+) -> None:
+    """Render any scan format from a results database (every machine it holds)."""
+    from analyzer.report.fleet import FORMATS
+    from analyzer.store import Store, StoreError
+
+    check_output(output, [database])
+    if format is ScanFormat.html:
+        need_html()
+    try:
+        store = Store(database, create=False)
+        rows = store.rows()
+        store.close()
+    except StoreError as exc:
+        fail(str(exc))
+    _write_fleet(rows, FORMATS[format.value], output, fail_on)
 
 
 rules_app = typer.Typer(help="List the rules, or show one rule's documentation.", no_args_is_help=False)

@@ -1,16 +1,15 @@
-"""Fleets: judge many machines in worker processes; one broken machine never stops the scan."""
+"""Fleets: judge many machines in isolated worker processes; one broken machine never stops the scan."""
 
 from __future__ import annotations
 
 import csv
 import functools
-import hashlib
 import io
 import json
 import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from analyzer.sources.folder import MachineSource
@@ -21,7 +20,13 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Row:
-    """One machine's result: what it is, its verdict and failing rules, or why it could not be read."""
+    """One machine's result: what it is, its verdict and failing rules, or why it could not be read.
+
+    ``id`` is stable and unique (``folder:PATH``, ``files:PATH``, ``image:SPEC``, ``collection:ZIP``); two
+    rows never share it.  ``findings`` are the engine's findings, ``settings`` the effective states
+    (``id``, ``state``, ``source``, ``detail``), ``diagnostics`` what reading the inputs noticed, and
+    ``warnings`` counts the warning findings and warning diagnostics.
+    """
 
     machine: str
     inputs: list[str]
@@ -32,16 +37,34 @@ class Row:
     failing: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     error: str | None = None
-    users_tls_off: int | None = None  # users whose WinINet keeps neither TLS 1.2 nor 1.3 (None: no user hives)
     id: str = ""
-    findings: list[dict[str, object]] = field(default_factory=list)  # engine.Finding.to_json() of each finding
-    settings: list[dict[str, object]] = field(default_factory=list)  # {"id", "state", "source", "detail"}
-    diagnostics: list[dict[str, object]] = field(default_factory=list)  # {"file", "level", "code", "message"}
-    warnings: int = 0  # diagnostics at level warning (what could be read only in part)
+    findings: list[dict[str, object]] = field(default_factory=list)
+    settings: list[dict[str, object]] = field(default_factory=list)
+    diagnostics: list[dict[str, object]] = field(default_factory=list)
+    warnings: int = 0
+    users_tls_off: int | None = None  # users whose WinINet keeps neither TLS 1.2 nor 1.3 (None: no user hives)
 
-    def to_json(self) -> dict[str, object]:
-        """The ``regtls.scan/1`` object of one machine (one JSON Lines record)."""
-        return {"schema": "regtls.scan/1", **asdict(self)}
+    def to_json(self, settings: bool = True) -> dict[str, object]:
+        """The ``regtls.scan/1`` object of one machine (one JSON Lines record; ``settings`` may be left out)."""
+        out = {"schema": SCHEMA, **asdict(self)}
+        if not settings:
+            del out["settings"]
+        return out
+
+    @property
+    def transient(self) -> bool:
+        """Whether the row records a failure of the worker rather than of the machine (tried again on a rerun)."""
+        return bool(self.error) and str(self.error).startswith(TRANSIENT)
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> Row:
+        """The row a ``regtls.scan/1`` object describes (what :meth:`to_json` wrote)."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})  # type: ignore[arg-type]
+
+
+SCHEMA = "regtls.scan/1"
+TRANSIENT = ("worker ", "timed out after ")
 
 
 @functools.cache
@@ -52,60 +75,85 @@ def _profile(name: str) -> Profile:
     return choose_profile(name)
 
 
+_BACKEND_MODULES = {"python-registry": "analyzer.sources.backend_pyregistry",
+                    "regipy": "analyzer.sources.backend_regipy"}
+
+
+def warm(profile: str, backend: str) -> None:
+    """Load the profile, the engine and the hive library now, so that every forked worker shares them."""
+    import importlib
+
+    _profile(profile)
+    if backend in _BACKEND_MODULES:
+        importlib.import_module(_BACKEND_MODULES[backend])
+
+
+def failed_row(source: MachineSource, why: str) -> Row:
+    """The row of a machine that could not be judged, saying why."""
+    return Row(source.name, [str(p) for p in source.hives], error=why, id=source.id,
+               diagnostics=[{"file": source.name, "level": "error", "code": "unreadable", "message": why}])
+
+
 def judge(source: MachineSource, profile: str, backend: str, logs: bool = True) -> Row:
     """Judge one machine; any failure becomes the row's ``error`` (this runs in a worker process)."""
-    from analyzer.engine import check as run_check
-    from analyzer.sources.users import machine_extras, users_tls_off
-
     if source.problem is not None:
-        return Row(source.name, [str(p) for p in source.hives], error=source.problem, id=machine_id(source.name))
-    files = [*source.hives, *machine_extras(source.name)]  # its users' hives and local GPO files
-    inputs = [str(p) for p in files]
+        return failed_row(source, source.problem)
     try:
-        report = run_check(files, _profile(profile), backend, logs)
+        with source.opened() as (paths, shown):
+            return _judged(source, paths, profile, backend, logs, shown)
     except Exception as exc:
-        message = " ".join(str(exc).split()) or type(exc).__name__
-        return Row(source.name, inputs, error=message, id=machine_id(source.name))
+        return failed_row(source, " ".join(str(exc).split()) or type(exc).__name__)
+
+
+def _judged(source: MachineSource, paths: list[Path], profile: str, backend: str, logs: bool,
+            shown: Callable[[str], str]) -> Row:
+    from analyzer.engine import check as run_check
+    from analyzer.sources.users import users_tls_off
+
+    report = run_check(paths, _profile(profile), backend, logs)
     system = report.loaded.hives.get("system")
     failing = sorted({f.rule for f in report.findings if f.level == "error"})
-    return Row(source.name, inputs, report.os.name if report.os else None, report.os.build if report.os else None,
-               system.control_set if system else None, report.verdict, failing, report.counts,
-               users_tls_off=users_tls_off(report.settings) if report.loaded.users else None,
-               id=machine_id(source.name), findings=[f.to_json() for f in report.findings],
-               settings=[{"id": s.id, "state": s.state, "source": s.source, "detail": s.detail}
-                         for s in report.settings],
-               diagnostics=[{"file": d.file, "level": d.level, "code": d.code, "message": d.message}
-                            for d in report.diagnostics],
-               warnings=sum(d.level == "warning" for d in report.diagnostics))
+    diagnostics: list[dict[str, object]] = [
+        {"file": shown(d.file), "level": d.level, "code": d.code, "message": shown(d.message)}
+        for d in report.diagnostics]
+    findings = [_shown(f.to_json(), shown) for f in report.findings]
+    settings: list[dict[str, object]] = [
+        {"id": s.id, "state": s.state, "source": s.source, "detail": shown(s.detail)} for s in report.settings]
+    warnings = sum(f.level == "warning" for f in report.findings) + sum(d["level"] == "warning" for d in diagnostics)
+    return Row(source.name, [shown(i.path) for i in report.loaded.inputs], report.os.name if report.os else None,
+               report.os.build if report.os else None, system.control_set if system else None, report.verdict,
+               failing, report.counts, None, source.id, findings, settings, diagnostics, warnings,
+               users_tls_off=users_tls_off(report.settings) if report.loaded.users else None)
 
 
-def machine_id(name: str) -> str:
-    """A stable id of a machine: the first 16 hex digits of the SHA-256 of its name."""
-    return hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+def _shown(data: dict[str, object], shown: Callable[[str], str]) -> dict[str, object]:
+    """A finding's JSON with every file name as the report shows it (a temporary copy under its evidence name)."""
+    out: dict[str, object] = {}
+    for key, value in data.items():
+        out[key] = shown(value) if isinstance(value, str) else _shown(value, shown) if isinstance(value, dict) \
+            else value
+    return out
 
 
 def scan(sources: list[MachineSource], profile: str, backend: str, jobs: int, logs: bool = True,
-         progress: Callable[[Row], None] = lambda row: None) -> list[Row]:
-    """Judge every machine (``jobs`` worker processes; 1 = in this process); rows in the order of ``sources``."""
-    rows: dict[str, Row] = {}
-    if jobs <= 1 or len(sources) <= 1:
-        for source in sources:
-            rows[source.name] = row = judge(source, profile, backend, logs)
-            progress(row)
-    else:
-        _profile(profile)  # loaded (with the engine) before the workers start, so that forked workers share it
-        with ProcessPoolExecutor(max_workers=min(jobs, len(sources))) as pool:
-            futures = {pool.submit(judge, s, profile, backend, logs): s for s in sources}
-            for future in as_completed(futures):
-                source = futures[future]
-                try:
-                    row = future.result()
-                except Exception as exc:
-                    row = Row(source.name, [str(p) for p in source.hives], error=f"worker failed: {exc}",
-                              id=machine_id(source.name))
-                rows[source.name] = row
-                progress(row)
-    return [rows[s.name] for s in sources]
+         progress: Callable[[Row], None] = lambda row: None, timeout: float | None = None) -> list[Row]:
+    """Judge every machine, each in a forked worker (at most ``jobs`` at once); rows in the order of ``sources``.
+
+    A worker that dies is replaced and its machine tried once more; a machine past ``timeout`` seconds is
+    stopped; either way only that machine's row says so.
+    """
+    from analyzer import workers
+
+    rows: dict[int, Row] = {}
+
+    def done(index: int, row: Row) -> None:
+        rows[index] = row
+        progress(row)
+
+    warm(profile, backend)
+    workers.run(sources, functools.partial(judge, profile=profile, backend=backend, logs=logs), jobs, failed_row,
+                done, timeout)
+    return [rows[i] for i in range(len(sources))]
 
 
 def default_jobs() -> int:
@@ -114,8 +162,9 @@ def default_jobs() -> int:
 
 
 def render_jsonl(rows: list[Row]) -> str:
-    """JSON Lines: one object per machine, for SIEMs."""
-    return "".join(json.dumps(r.to_json(), ensure_ascii=True, sort_keys=True) + "\n" for r in rows)
+    """JSON Lines: one object per machine, for SIEMs (without ``settings``, to stay one short line; the
+    ``json`` format and the database carry them)."""
+    return "".join(json.dumps(r.to_json(settings=False), ensure_ascii=True, sort_keys=True) + "\n" for r in rows)
 
 
 def render_csv(rows: list[Row]) -> str:
@@ -136,6 +185,7 @@ def rows_table(rows: list[Row], width: int, color: bool) -> str:
     from rich.table import Table
     from rich.text import Text
 
+    from analyzer.registry import printable
     from analyzer.report import console
     from analyzer.report.check import LEVEL_STYLE
 
@@ -145,8 +195,9 @@ def rows_table(rows: list[Row], width: int, color: bool) -> str:
         table.add_column(col, overflow="fold")
     for r in rows:
         os_name = f"{r.os} ({r.build})" if r.os else ""
-        table.add_row(r.machine, os_name, Text(r.verdict, style=LEVEL_STYLE.get(r.verdict, "bold red")),
-                      r.error or " ".join(r.failing))
+        table.add_row(printable(r.machine), printable(os_name),
+                      Text(r.verdict, style=LEVEL_STYLE.get(r.verdict, "bold red")),
+                      printable(r.error or " ".join(r.failing)))
     out.print(table)
     verdicts = {v: sum(r.verdict == v for r in rows) for v in ("pass", "fail", "undecided", "unreadable")}
     out.print(", ".join(f"{n} {v}" for v, n in verdicts.items() if n) + f" ({len(rows)} machines)")

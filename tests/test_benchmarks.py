@@ -45,3 +45,15 @@ def test_smoke_run_prints_every_row(tmp_path: Path) -> None:
     real_system = ["SYSTEM_WIN_10_1709"] if CORPUS.exists() else []
     assert sorted(p.name for p in (tmp_path / "smoke").iterdir()) == sorted(
         ["SOFTWARE-300", "export-1mb.reg", "fleet-4-real" if real_system else "fleet-4", *real_system])
+
+
+def test_fleet_smoke_run_prints_the_dask_row(tmp_path: Path) -> None:
+    pytest.importorskip("distributed", reason="the dask extra (pip install 'regtls[dask]') is not installed")
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.fleet", "--smoke", "--cache", str(tmp_path)], cwd=REPO,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("machine: ") and lines[2] == "| work | figure | baseline | ratio |"
+    assert re.fullmatch(r"\| scan of 4 machines \((real SYSTEM hive and sample SOFTWARE|sample hives)\), Dask: 2 "
+                        r"workers x 1 thread / local --jobs 2 \| \d+\.\d{3} s \| local \d+\.\d{3} s \| \d+\.\d\dx \|",
+                        lines[4]), lines[4]

@@ -53,4 +53,4 @@ def test_scan_table_and_nothing_found(tmp_path: Path) -> None:
                           "SOFTWARE")
     assert code == 0 and "Windows 7 SP1 (7601)" in out and "1 pass (1 machines)" in out
     assert regtls("scan", tmp_path) == (2, "", "regtls: error: no machines found (no config folder with SYSTEM or "
-                                               "SOFTWARE, and no hive files)\n")
+                                               "SOFTWARE, no hive files, disk image or collection)\n")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,7 +12,6 @@ from analyzer.sources import SourceError
 HIVE_NAMES = ("SYSTEM", "SOFTWARE")
 LOG_SUFFIXES = (".LOG", ".LOG1", ".LOG2")
 CONFIG_PATH = ("Windows", "System32", "config")
-MAX_DEPTH = 4
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,31 @@ class MachineSource:
     hives: tuple[Path, ...]
     notes: tuple[str, ...] = ()
     problem: str | None = None  # why the machine cannot be read (an encrypted volume of an image)
+    kind: str = "folder"  # folder, files, image, collection: with the name, the machine's stable id
+
+    @property
+    def id(self) -> str:
+        """Stable and unique: ``folder:PATH``, ``files:PATH``, ``image:SPEC``, ``collection:ZIP@VOLUME``."""
+        return f"{self.kind}:{self.name}"
+
+    @contextlib.contextmanager
+    def opened(self) -> Iterator[tuple[list[Path], Callable[[str], str]]]:
+        """The files to judge, and how to show a name in them (a temporary copy under its evidence name)."""
+        if self.kind == "collection":
+            from analyzer.sources import collection
+
+            with collection.opened(self) as found:
+                yield found
+        else:
+            yield self.files(), lambda text: text
+
+    def files(self) -> list[Path]:
+        """The files given to the judge: the hives, and for a folder its users' hives and local policy files."""
+        if self.kind != "folder":
+            return list(self.hives)
+        from analyzer.sources.users import machine_extras
+
+        return [*self.hives, *machine_extras(self.name)]
 
 
 def _entries(folder: Path) -> dict[str, Path]:
@@ -83,31 +108,11 @@ def machine_in(folder: Path) -> MachineSource | None:
 
 
 def discover(paths: Iterable[Path], vss: bool = False) -> list[MachineSource]:
-    """Machines for ``regtls scan``: each config folder or Windows root (searched a few levels down), each
-    Windows volume of a disk image (and with ``vss`` each of its shadow copies), and each group of hive
-    files given directly (hives in the same folder are one machine)."""
-    found: list[MachineSource] = []
-    loose: dict[Path, list[Path]] = {}
-    for path in paths:
-        if (golden := _golden_machines(path)) is not None:  # each image of a WIM, each container image
-            found += golden
-        elif path.is_dir():
-            found += _search(path, 0)
-        elif _is_image(path):
-            found += _image_machines(path, vss)
-        elif path.exists():
-            loose.setdefault(path.parent, []).append(path)
-        else:
-            raise SourceError(f"{path}: no such file or folder", str(path))
-    found += [MachineSource(str(folder), tuple(files)) for folder, files in loose.items()]
-    return sorted(found, key=lambda m: m.name)
+    """Machines for ``regtls scan`` (see :func:`analyzer.sources.discovery.discover`, which also says what it
+    skipped)."""
+    from analyzer.sources import discovery
 
-
-def _golden_machines(path: Path) -> list[MachineSource] | None:
-    from analyzer.sources import golden
-
-    listed = golden.machines(path)
-    return None if listed is None else [MachineSource(name, (Path(name),), problem=why) for name, why in listed]
+    return discovery.discover(paths, vss).machines
 
 
 def _is_image(path: Path) -> bool:
@@ -123,16 +128,7 @@ def _image_machines(path: Path, vss: bool) -> list[MachineSource]:
     try:
         found, problems = image.survey(path, vss)
     except SourceError as exc:
-        return [MachineSource(str(path), (path,), problem=str(exc))]
-    machines = [MachineSource(str(spec), (Path(str(spec)),)) for spec in map(volumes.spec_of, found)]
+        return [MachineSource(str(path), (path,), problem=str(exc), kind="image")]
+    machines = [MachineSource(str(spec), (Path(str(spec)),), kind="image") for spec in map(volumes.spec_of, found)]
     return machines + [MachineSource(f"{path}{volumes.SEPARATOR}{problem.split(' ', 1)[0]}", (path,),
-                                     problem=f"{path}: {problem}") for problem in problems]
-
-
-def _search(folder: Path, depth: int) -> list[MachineSource]:
-    machine = machine_in(folder)
-    if machine is not None:
-        return [machine]
-    if depth >= MAX_DEPTH:
-        return []
-    return [m for sub in sorted(p for p in _entries(folder).values() if p.is_dir()) for m in _search(sub, depth + 1)]
+                                     problem=f"{path}: {problem}", kind="image") for problem in problems]

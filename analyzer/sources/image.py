@@ -300,13 +300,19 @@ def _child(scan: _Scan, file_system: Any, directory: Any, name: str) -> Any:
 def _config_dir(scan: _Scan, leaf: _Leaf) -> tuple[Any, str] | None:
     """The ``Windows\\System32\\config`` directory of a file system and its path as stored, or None."""
     file_system = scan.lib.resolver.OpenFileSystem(leaf.node.path_spec, resolver_context=scan.ctx)
-    entry, stored = file_system.GetRootFileEntry(), []
-    for name in _CONFIG:
-        entry = _child(scan, file_system, entry, name)
-        if entry is None or not entry.IsDirectory():
-            return None
-        stored.append(str(entry.name))
-    return entry, "\\" + "\\".join(stored)
+    root = file_system.GetRootFileEntry()
+    # a volume root, or a KAPE container (VHDX) whose root holds one folder per collected drive: C\Windows\...
+    drives = [e for e in root.sub_file_entries if len(str(e.name)) == 1 and str(e.name).isalpha() and e.IsDirectory()]
+    for top in [root, *sorted(drives, key=lambda e: str(e.name).upper())]:
+        entry, stored = top, [] if top is root else [str(top.name)]
+        for name in _CONFIG:
+            entry = _child(scan, file_system, entry, name)
+            if entry is None or not entry.IsDirectory():
+                break
+            stored.append(str(entry.name))
+        else:
+            return entry, "\\" + "\\".join(stored)
+    return None
 
 
 def _config_files(config: Any) -> Iterator[tuple[str, Any]]:

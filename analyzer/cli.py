@@ -386,7 +386,8 @@ def fix(
              "  regtls scan images/*.E01 collections/*.zip --vss\n\n"
              "Each config folder or Windows root, each folder of hive files, each Windows volume of a disk image, "
              "each volume of a Velociraptor collection ZIP, each image of a WIM and each container image "
-             "(searched at any depth), and each group of hive files given in one folder is one machine; what is skipped is named on stderr. Exit codes: 0 every machine "
+             "(searched at any depth), and each group of hive files given in one folder is one machine; what is "
+             "skipped is named on stderr. Exit codes: 0 every machine "
              "below --fail-on; 1 some machine at or above it; 2 some machine could not be read (its row says why; "
              "the others are still judged); 130/143 interrupted by SIGINT/SIGTERM (finished machines are in --db).")
 def scan(

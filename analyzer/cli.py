@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-import tempfile
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -107,34 +106,35 @@ def _terminal() -> tuple[int, bool]:
 
 
 def check_output(output: Path | None, inputs: list[Path]) -> None:
-    """Refuse an output path over an input or in a missing folder before any work is done."""
-    if output is None:
-        return
-    target = output.resolve()
-    if any(target == p.resolve() for p in inputs):
-        fail(f"{output}: is one of the inputs; regtls never writes over its evidence")
-    if not target.parent.is_dir():
-        fail(f"{output}: the folder {output.parent} does not exist")
+    """Refuse an output path on, beside or inside the evidence, or over a device, before any work is done."""
+    from analyzer import outputs
+
+    try:
+        outputs.check(output, inputs)
+    except outputs.OutputRefused as exc:
+        fail(str(exc))
 
 
-def write_output(text: str | bytes, output: Path | None) -> None:
-    """Write the result to stdout, or atomically to ``output`` (a temporary file renamed into place).
+def write_output(text: str | bytes, output: Path | None, inputs: list[Path] | None = None) -> None:
+    """Write the result to stdout (no output, or ``-``), or atomically to ``output`` (a temporary file renamed
+    into place) after checking it again against the ``inputs`` and every file the command read.
 
     Text is written as UTF-8; a character UTF-8 cannot hold (a lone surrogate from a damaged name) is
     written as its ``\\udcxx`` escape instead of failing.
     """
+    from analyzer import outputs
+
     data = text if isinstance(text, bytes) else text.encode("utf-8", "backslashreplace")
-    if output is None:
+    if output is None or outputs.is_stdout(output):
         sys.stdout.flush()
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
-    target = output.resolve()
+    check_output(output, inputs or [])
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".regtls-", dir=target.parent)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, target)
+        outputs.write(data, output)
+    except outputs.OutputRefused as exc:
+        fail(str(exc))
     except OSError as exc:
         fail(f"{output}: cannot write: {exc.strerror or exc}")
 
@@ -181,7 +181,7 @@ def check(
     select: Select = None,
     ignore: Ignore = None,
     format: Annotated[CheckFormat, typer.Option("--format", "-f", help="Output format.")] = CheckFormat.table,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to this file.",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to this file (-: stdout).",
                                                 show_default=False)] = None,
     fail_on: FailOnOption = FailOn.error,
     backend: Backend = BackendName.python_registry,
@@ -209,7 +209,7 @@ def check(
         from analyzer.report import ci
 
         text = ci.render(report.as_run(), format.value)
-    write_output(text, output)
+    write_output(text, output, inputs)
     if format is not CheckFormat.table or output is not None:  # the table shows them; other formats bury them
         for d in report.diagnostics:
             if d.line is None and d.level != "note":
@@ -237,7 +237,7 @@ def lint(
     select: Select = None,
     ignore: Ignore = None,
     format: Annotated[LintFormat, typer.Option("--format", "-f", help="Output format.")] = LintFormat.text,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the result to this file.",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the result to this file (-: stdout).",
                                                 show_default=False)] = None,
     fail_on: FailOnOption = FailOn.error,
 ) -> None:
@@ -261,7 +261,7 @@ def lint(
         from analyzer.report import ci
 
         text = ci.render(result, format.value)
-    write_output(text, output)
+    write_output(text, output, files)
     for note in result.notifications:
         typer.echo(f"regtls: error: {' '.join(note.message.splitlines())}", err=True)
     typer.echo(f"regtls: {lint_formats.summary_line(result)}", err=True)
@@ -302,7 +302,7 @@ def state(
              "cannot fix (it is listed); 2 usage or unreadable input.")
 def fix(
     inputs: Inputs,
-    output: Annotated[Path, typer.Option("--output", "-o", help="Write the fix to this file.", show_default=False)],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Write the fix to this file (-: stdout).", show_default=False)],
     undo: Annotated[Path | None, typer.Option(help="Also write the change that restores the current state exactly.",
                                               show_default=False)] = None,
     profile: Profile = "azure-backup",
@@ -334,10 +334,10 @@ def fix(
     comments = [f"regtls {__version__} fix for profile {chosen.name}: {len(result.changes)} change(s); verdict before "
                 f"{result.before.verdict}, after {after.verdict}",
                 *(f"NOT FIXED: {item}" for item in result.manual)]
-    write_output(render(result.changes, lambda p: display_path(loaded.machine, p), comments), output)
+    write_output(render(result.changes, lambda p: display_path(loaded.machine, p), comments), output, inputs)
     if undo is not None:
         write_output(render(result.undo, lambda p: display_path(loaded.machine, p),
-                            [f"regtls {__version__}: undoes the fix for profile {chosen.name}"]), undo)
+                            [f"regtls {__version__}: undoes the fix for profile {chosen.name}"]), undo, inputs)
     for item in result.manual:
         typer.echo(f"regtls: not fixed: {item}", err=True)
     typer.echo(f"regtls: {len(result.changes)} change(s) written to {output}; verdict before {result.before.verdict}, "
@@ -362,7 +362,7 @@ def scan(
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=0, help="Worker processes (0: one per CPU).",
                                       show_default=False)] = 0,
     format: Annotated[ScanFormat, typer.Option("--format", "-f", help="Output format.")] = ScanFormat.table,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the result to this file.",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the result to this file (-: stdout).",
                                                 show_default=False)] = None,
     fail_on: FailOnOption = FailOn.error,
     backend: Backend = BackendName.python_registry,
@@ -395,7 +395,7 @@ def scan(
     width, color = _terminal() if output is None else (120, False)
     text = {ScanFormat.jsonl: fleet.render_jsonl, ScanFormat.csv: fleet.render_csv}.get(
         format, lambda r: fleet.rows_table(r, width, color))(rows)
-    write_output(text, output)
+    write_output(text, output, [*paths, *(h for s in sources for h in s.hives)])
     broken = [r for r in rows if r.error]
     for row in broken:
         typer.echo(f"regtls: error: {row.machine}: {row.error}", err=True)

@@ -13,6 +13,7 @@ from analyzer.knowledge.scope import Scope, in_scope
 from analyzer.machine import Machine, Mount
 from analyzer.registry import Path
 from analyzer.sources import Diagnostic, SourceError
+from analyzer.sources.evidence import open_evidence
 from analyzer.sources.folder import logs_for, machine_in
 from analyzer.sources.hive import DEFAULT_BACKEND, HiveFile
 from analyzer.sources.regfile import Op, OpKind, RegFile, RegReader
@@ -53,7 +54,7 @@ class Loaded:
 def sha256_file(path: FsPath) -> str:
     """SHA-256 of a file, read in chunks."""
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with open_evidence(path) as fh:
         while chunk := fh.read(1 << 18):
             digest.update(chunk)
     return digest.hexdigest()
@@ -140,7 +141,7 @@ def _image_spec(path: FsPath) -> ImageSpec | None:
     first bytes without loading the image code."""
     if path.is_file():
         try:
-            with open(path, "rb") as fh:
+            with open_evidence(path) as fh:
                 if fh.read(16).startswith(_NOT_IMAGES):
                     return None
         except OSError:
@@ -154,7 +155,7 @@ def _image_spec(path: FsPath) -> ImageSpec | None:
 
 def _is_hive(path: FsPath) -> bool:
     try:
-        with open(path, "rb") as fh:
+        with open_evidence(path) as fh:
             magic = fh.read(4)
     except OSError as exc:
         raise SourceError(f"{path}: cannot open: {exc.strerror or exc}") from None

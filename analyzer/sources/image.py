@@ -10,6 +10,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from analyzer.sources import SourceError
+from analyzer.sources.evidence import open_evidence
 
 EXTRA_HINT = "install the images extra: pip install 'regtls[images]'"
 
@@ -56,7 +57,7 @@ def image_format(path: Path) -> str | None:
     if not path.is_file():  # never open a FIFO or a device here
         return None
     try:
-        with path.open("rb") as stream:
+        with open_evidence(path) as stream:
             head = stream.read(4608)
             size = stream.seek(0, 2)
             stream.seek(max(size - 512, 0))

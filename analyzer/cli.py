@@ -302,7 +302,8 @@ def state(
              "cannot fix (it is listed); 2 usage or unreadable input.")
 def fix(
     inputs: Inputs,
-    output: Annotated[Path, typer.Option("--output", "-o", help="Write the fix to this file (-: stdout).", show_default=False)],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Write the fix to this file (-: stdout).",
+                                         show_default=False)],
     undo: Annotated[Path | None, typer.Option(help="Also write the change that restores the current state exactly.",
                                               show_default=False)] = None,
     profile: Profile = "azure-backup",

@@ -93,6 +93,25 @@ NoLogs = Annotated[bool, typer.Option("--no-logs", help="Read dirty hives as the
                                       "transaction logs (.LOG1/.LOG2/.LOG).")]
 
 
+
+def _max_copy(value: str | None) -> str | None:
+    """``--max-copy``: checked, then set as REGTLS_MAX_COPY so that every copy (and worker) of the command sees it."""
+    if value is not None:
+        from analyzer.sources.bounded import ENV_BUDGET, parse_size
+
+        try:
+            parse_size(value)
+        except ValueError:
+            raise typer.BadParameter(f"{value!r} is not a size (give bytes, or a number with K, M or G)") from None
+        os.environ[ENV_BUDGET] = value
+    return value
+
+
+MaxCopy = Annotated[str | None, typer.Option("--max-copy", metavar="SIZE", callback=_max_copy, show_default=False,
+                                             help="Most bytes copied out of disk images into the temporary folder "
+                                             "(default: 4 times the hives' size, at least 256M; also "
+                                             "REGTLS_MAX_COPY).")]
+
 def fail(message: str) -> NoReturn:
     """Print one error line on stderr and exit 2."""
     typer.echo(f"regtls: error: {' '.join(message.splitlines())}", err=True)
@@ -186,6 +205,7 @@ def check(
     fail_on: FailOnOption = FailOn.error,
     backend: Backend = BackendName.python_registry,
     no_logs: NoLogs = False,
+    max_copy: MaxCopy = None,
 ) -> None:
     """Judge a machine (hives, .reg change sets, or both) against a profile's TLS requirements."""
     from analyzer.engine import check as run_check
@@ -276,6 +296,7 @@ def state(
     format: Annotated[ViewFormat, typer.Option("--format", "-f", help="Output format.")] = ViewFormat.table,
     backend: Backend = BackendName.python_registry,
     no_logs: NoLogs = False,
+    max_copy: MaxCopy = None,
 ) -> None:
     """Show the effective state: the protocol matrix (Client and Server) and the .NET, WinHTTP and cipher blocks."""
     from analyzer.inputs import load
@@ -313,6 +334,7 @@ def fix(
     = FixFormat.reg,
     backend: Backend = BackendName.python_registry,
     no_logs: NoLogs = False,
+    max_copy: MaxCopy = None,
 ) -> None:
     """Write the smallest registry change that makes the machine meet the profile (and its undo)."""
     from analyzer.engine import choose_profile
@@ -368,6 +390,7 @@ def scan(
     fail_on: FailOnOption = FailOn.error,
     backend: Backend = BackendName.python_registry,
     no_logs: NoLogs = False,
+    max_copy: MaxCopy = None,
 ) -> None:
     """Judge many machines at once (worker processes); one row per machine."""
     from rich.console import Console
@@ -480,6 +503,7 @@ def dump(
     format: Annotated[DumpFormat, typer.Option("--format", "-f", help="Output format.")] = DumpFormat.json,
     backend: Backend = BackendName.python_registry,
     no_logs: NoLogs = False,
+    max_copy: MaxCopy = None,
 ) -> None:
     """Print the merged registry content of the inputs (hives with .reg changes applied)."""
     from analyzer.inputs import load

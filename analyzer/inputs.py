@@ -107,7 +107,7 @@ class Expanded:
     images: list[Opened] = field(default_factory=list)
 
 
-def expand(paths: list[FsPath]) -> Expanded:
+def expand(paths: list[FsPath], logs: bool = True) -> Expanded:
     """Replace each folder by the hives of the machine in it (a config folder, or a Windows root above one),
     and each disk image by the hives of its Windows volume, copied out into a temporary folder."""
     out = Expanded()
@@ -116,7 +116,7 @@ def expand(paths: list[FsPath]) -> Expanded:
         if spec is not None:
             from analyzer.sources import volumes
 
-            opened = volumes.open_spec(spec)
+            opened = volumes.open_spec(spec, logs)
             out.images.append(opened)
             out.items += [Item(h, opened.display(h), opened) for h in opened.hives]
             out.notes += [Diagnostic(str(spec), None, "note", "image", note) for note in opened.notes]
@@ -192,7 +192,7 @@ def load(paths: list[FsPath], backend: str = DEFAULT_BACKEND, wanted: Scope | No
     does not even check those lines.  A dirty hive is read with the transaction logs beside it replayed in
     memory, unless ``logs`` is false.
     """
-    expanded = expand(paths)
+    expanded = expand(paths, logs)
     hives: dict[str, HiveFile] = {}
     reg_items: list[Item] = []
     infos: list[InputInfo] = [image_info(opened) for opened in expanded.images]

@@ -546,14 +546,21 @@ def dump(
 
 
 def main() -> None:
-    """Console-script entry point; any unexpected error is one line on stderr and exit code 2."""
+    """Console-script entry point; any unexpected error is one line on stderr and exit code 2; SIGINT and SIGTERM
+    remove the temporary files, end the workers and exit 130 and 143 after one line on stderr."""
+    from analyzer.interrupts import Interrupted, install
+
+    install()
     try:
         app()
     except SystemExit:
         raise
+    except Interrupted as exc:
+        typer.echo("regtls: interrupted", err=True)
+        raise SystemExit(exc.exit_code) from None
     except KeyboardInterrupt:
         typer.echo("regtls: interrupted", err=True)
-        raise SystemExit(2) from None
+        raise SystemExit(130) from None
     except Exception as exc:
         if os.environ.get("REGTLS_DEBUG"):
             raise

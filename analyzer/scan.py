@@ -8,10 +8,11 @@ import io
 import json
 import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
+from analyzer.interrupts import WorkerPool
 from analyzer.sources.folder import MachineSource
 
 if TYPE_CHECKING:
@@ -73,7 +74,7 @@ def scan(sources: list[MachineSource], profile: str, backend: str, jobs: int, lo
             progress(row)
     else:
         _profile(profile)  # loaded (with the engine) before the workers start, so that forked workers share it
-        with ProcessPoolExecutor(max_workers=min(jobs, len(sources))) as pool:
+        with WorkerPool(min(jobs, len(sources))) as pool:  # an interrupt ends the workers
             futures = {pool.submit(judge, s, profile, backend, logs): s for s in sources}
             for future in as_completed(futures):
                 source = futures[future]

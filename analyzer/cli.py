@@ -29,6 +29,7 @@ app = typer.Typer(
 )
 
 
+INTERRUPTED = " 130 (SIGINT) or 143 (SIGTERM): interrupted, temporary files removed."
 THRESHOLDS = {"error": ("error",), "warning": ("error", "warning"), "never": ()}
 
 
@@ -193,7 +194,8 @@ Ignore = Annotated[list[str] | None, typer.Option(help="Do not run these rules."
              "   [dim]# case-file appendix[/dim]\n\n"
              "  regtls check disk.vhdx@p2   [dim]# a Windows volume of a disk image; @p2@vss1: a shadow copy[/dim]\n\n"
              "Dirty hives are read with their .LOG1/.LOG2 (or .LOG) replayed in memory, unless --no-logs.\n\n"
-             "Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it; 2 usage or unreadable input.")
+             "Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it; 2 usage or unreadable "
+             "input." + INTERRUPTED)
 def check(
     inputs: Inputs,
     profile: Profile = "azure-backup",
@@ -248,7 +250,7 @@ def exit_code(worst: str | None, fail_on: FailOn) -> int:
              "  regtls lint tls/*.reg --format sarif --output regtls.sarif\n\n"
              "  regtls lint fix.reg --format github --fail-on warning\n\n"
              "Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it; 2 usage error or an "
-             "unreadable file (the other files are still linted).")
+             "unreadable file (the other files are still linted)." + INTERRUPTED)
 def lint(
     files: Annotated[list[Path], typer.Argument(help=".reg files; each is judged on its own, as a change set.",
                                                 readable=False,
@@ -290,7 +292,8 @@ def lint(
 
 @app.command(epilog="[b]Examples[/b]\n\n"
              "  regtls state SYSTEM SOFTWARE\n\n"
-             "  regtls state SYSTEM SOFTWARE change.reg --format json")
+             "  regtls state SYSTEM SOFTWARE change.reg --format json\n\n"
+             "Exit codes: 0 shown; 2 usage or unreadable input." + INTERRUPTED)
 def state(
     inputs: Inputs,
     format: Annotated[ViewFormat, typer.Option("--format", "-f", help="Output format.")] = ViewFormat.table,
@@ -320,7 +323,7 @@ def state(
              "  regtls fix SYSTEM SOFTWARE --output fix.reg --undo undo.reg\n\n"
              "  regtls fix SYSTEM SOFTWARE --profile tls12-strict --format ps1 --output fix.ps1\n\n"
              "Exit codes: 0 the fixed machine meets the profile; 1 something is left that a registry change "
-             "cannot fix (it is listed); 2 usage or unreadable input.")
+             "cannot fix (it is listed); 2 usage or unreadable input." + INTERRUPTED)
 def fix(
     inputs: Inputs,
     output: Annotated[Path, typer.Option("--output", "-o", help="Write the fix to this file (-: stdout).",
@@ -375,7 +378,7 @@ def fix(
              "Each config folder (or Windows root, searched a few levels down), each Windows volume of a disk image "
              "and each group of hive files in one folder is one machine. Exit codes: 0 every machine below "
              "--fail-on; 1 some machine at or above it; "
-             "2 some machine could not be read (its row says why; the others are still judged).")
+             "2 some machine could not be read (its row says why; the others are still judged)." + INTERRUPTED)
 def scan(
     paths: Annotated[list[Path], typer.Argument(help="Folders to search, hive files and disk images.",
                                                 show_default=False, readable=False)],
@@ -494,7 +497,8 @@ def profiles_show(name: Annotated[str, typer.Argument(help="Profile name or TOML
              "  regtls dump SYSTEM --key 'HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL'\n\n"
              "  regtls dump SOFTWARE tls12.reg --key 'HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\.NETFramework' "
              "--format reg\n\n"
-             "  regtls dump tls12.reg --format table")
+             "  regtls dump tls12.reg --format table\n\n"
+             "Exit codes: 0 dumped; 2 usage or unreadable input." + INTERRUPTED)
 def dump(
     inputs: Inputs,
     key: Annotated[str | None, typer.Option(help="Only this key and its subkeys (HKLM and CurrentControlSet "

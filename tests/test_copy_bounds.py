@@ -25,18 +25,15 @@ CONFIG = "\\Windows\\System32\\config"
 # extend a file of an NTFS volume to SIZE bytes by writing its last byte: libntfs-3g leaves the rest a hole
 SPARSE = r"""
 import ctypes, sys
+from ctypes import c_char_p, c_int, c_int64, c_uint32, c_ulong, c_void_p
 lib = ctypes.CDLL("libntfs-3g.so.89")
-lib.ntfs_mount.restype = ctypes.c_void_p
-lib.ntfs_mount.argtypes = [ctypes.c_char_p, ctypes.c_ulong]
-lib.ntfs_pathname_to_inode.restype = ctypes.c_void_p
-lib.ntfs_pathname_to_inode.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_char_p]
-lib.ntfs_attr_open.restype = ctypes.c_void_p
-lib.ntfs_attr_open.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_void_p, ctypes.c_uint32]
-lib.ntfs_attr_pwrite.restype = ctypes.c_int64
-lib.ntfs_attr_pwrite.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p]
-lib.ntfs_attr_close.argtypes = [ctypes.c_void_p]
-lib.ntfs_inode_close.argtypes = [ctypes.c_void_p]
-lib.ntfs_umount.argtypes = [ctypes.c_void_p, ctypes.c_int]
+for name, result, arguments in [
+        ("ntfs_mount", c_void_p, [c_char_p, c_ulong]),
+        ("ntfs_pathname_to_inode", c_void_p, [c_void_p, c_void_p, c_char_p]),
+        ("ntfs_attr_open", c_void_p, [c_void_p, c_uint32, c_void_p, c_uint32]),
+        ("ntfs_attr_pwrite", c_int64, [c_void_p, c_int64, c_int64, c_void_p]), ("ntfs_attr_close", None, [c_void_p]),
+        ("ntfs_inode_close", c_int, [c_void_p]), ("ntfs_umount", c_int, [c_void_p, c_int])]:
+    getattr(lib, name).restype, getattr(lib, name).argtypes = result, arguments
 vol = lib.ntfs_mount(sys.argv[1].encode(), 0)
 ni = lib.ntfs_pathname_to_inode(vol, None, sys.argv[2].encode()) if vol else None
 na = lib.ntfs_attr_open(ni, 0x80, (ctypes.c_uint16 * 1)(0), 0) if ni else None  # the unnamed $DATA

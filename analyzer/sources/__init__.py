@@ -28,6 +28,6 @@ class Diagnostic:
     column: int | None = None
     key: str | None = None
 
-    def sort_key(self) -> tuple[str, int, int, str]:
-        """Order diagnostics by file, line and column."""
-        return (self.file, self.line or 0, self.column or 0, self.code)
+    def sort_key(self) -> tuple[str, int, int, str, str]:
+        """Order diagnostics by file, line and column (then code and message: the order never depends on a set's)."""
+        return (self.file, self.line or 0, self.column or 0, self.code, self.message)

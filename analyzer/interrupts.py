@@ -3,22 +3,21 @@
 In the main process both signals raise :class:`Interrupted`, a ``BaseException`` that no ``except
 Exception`` swallows, so every ``with`` block and ``finally`` clause runs on the way out (temporary
 folders, the copies out of disk images, replay files).  Worker processes ignore SIGINT (a Ctrl-C reaches
-the whole process group: only the parent decides) and end on SIGTERM, which :class:`WorkerPool` sends to
-each of them when the block that uses it is left by an exception.
+the whole process group: only the parent decides); each keeps its temporary files in a folder of its own,
+removed when it ends, also on the SIGTERM that :class:`WorkerPool` sends to each of them when the block
+that uses it is left by an exception.
 """
 
 from __future__ import annotations
 
-import gc
+import multiprocessing.util
 import os
+import shutil
 import signal
+import tempfile
 import threading
-from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from types import FrameType, TracebackType
-from typing import Any, TypeVar
-
-T = TypeVar("T")
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 GRACE = 5.0
@@ -51,32 +50,23 @@ def install() -> None:
             signal.signal(each, _interrupt)
 
 
-_busy = False  # a worker is running a job (it has temporary files to remove)
+_scratch: str | None = None  # a worker's own temporary folder: every temporary file of its jobs is inside
 
 
 def _worker_signal(signum: int, frame: FrameType | None) -> None:
-    if _busy:
-        _interrupt(signum, frame)
-    os._exit(128 + signum)  # idle: nothing to remove
+    """SIGTERM in a worker: remove its temporary folder (whatever its job was doing) and end at once."""
+    if _scratch is not None:
+        shutil.rmtree(_scratch, ignore_errors=True)
+    os._exit(128 + signum)
 
 
 def _worker_init() -> None:
+    global _scratch
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _worker_signal)
-
-
-def _job(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run one job in a worker; on SIGTERM unwind it (its temporary folders removed), then end the worker."""
-    global _busy
-    _busy = True
-    try:
-        return fn(*args, **kwargs)
-    except Interrupted as exc:
-        code = exc.exit_code
-    finally:
-        _busy = False
-    gc.collect()  # what the unwound job still held (a TemporaryDirectory in a reference cycle) is removed now
-    os._exit(code)
+    _scratch = tempfile.tempdir = tempfile.mkdtemp(prefix="regtls-worker-")
+    multiprocessing.util.Finalize(None, shutil.rmtree, args=(_scratch,), kwargs={"ignore_errors": True},
+                                  exitpriority=0)  # run when the worker ends normally
 
 
 class WorkerPool(ProcessPoolExecutor):
@@ -85,9 +75,6 @@ class WorkerPool(ProcessPoolExecutor):
 
     def __init__(self, max_workers: int) -> None:
         super().__init__(max_workers=max_workers, initializer=_worker_init)
-
-    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
-        return super().submit(_job, fn, *args, **kwargs)
 
     def end_workers(self) -> None:
         """Cancel what has not started and end every worker process now."""

@@ -55,7 +55,7 @@ def interrupted(tmp: Path, args: list[object], ready: Callable[[int], bool], sig
 
 def copying(tmp: Path, count: int) -> Callable[[int], bool]:
     """Ready once ``count`` copies of SYSTEM.LOG1 are being written out of images into ``tmp``."""
-    return lambda pid: len(list(tmp.glob("regtls-image-*/SYSTEM.LOG1"))) >= count
+    return lambda pid: len(list(tmp.glob("**/regtls-image-*/SYSTEM.LOG1"))) >= count
 
 
 def reading(path: Path) -> Callable[[int], bool]:
@@ -116,3 +116,11 @@ def test_an_interrupted_scan_ends_its_workers(tmp: Path, fleet: list[Path], sign
     assert len(seen) == 3  # the command and its two workers were running
     assert_clean_end(result, code, tmp)
     assert group(leader[0]) == [] and not any(Path(f"/proc/{pid}").exists() for pid in seen)
+
+
+def test_a_finished_scan_leaves_no_worker_folder(tmp_path: Path, tmp: Path) -> None:
+    machines = [Path(shutil.copytree(SAMPLES / "server2019-configured", tmp_path / f"m{n}")) for n in (1, 2, 3)]
+    proc = subprocess.run([sys.executable, "-m", "analyzer", "scan", *machines, "--jobs", "2", "--format", "jsonl"],
+                          cwd=REPO, capture_output=True, text=True, timeout=120, env={**os.environ, "TMPDIR": str(tmp)})
+    assert (proc.returncode, len(proc.stdout.splitlines())) == (0, 3), proc.stderr
+    assert os.listdir(tmp) == []

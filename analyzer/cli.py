@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-import tempfile
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
@@ -36,6 +35,7 @@ app = typer.Typer(
 )
 
 
+INTERRUPTED = " 130 (SIGINT) or 143 (SIGTERM): interrupted, temporary files removed."
 THRESHOLDS = {"error": ("error",), "warning": ("error", "warning"), "never": ()}
 
 
@@ -106,6 +106,25 @@ NoLogs = Annotated[bool, typer.Option("--no-logs", help="Read dirty hives as the
                                       "transaction logs (.LOG1/.LOG2/.LOG).")]
 
 
+
+def _max_copy(value: str | None) -> str | None:
+    """``--max-copy``: checked, then set as REGTLS_MAX_COPY so that every copy (and worker) of the command sees it."""
+    if value is not None:
+        from analyzer.sources.bounded import ENV_BUDGET, parse_size
+
+        try:
+            parse_size(value)
+        except ValueError:
+            raise typer.BadParameter(f"{value!r} is not a size (give bytes, or a number with K, M or G)") from None
+        os.environ[ENV_BUDGET] = value
+    return value
+
+
+MaxCopy = Annotated[str | None, typer.Option("--max-copy", metavar="SIZE", callback=_max_copy, show_default=False,
+                                             help="Most bytes copied out of disk images into the temporary folder "
+                                             "(default: 4 times the hives' size, at least 256M; also "
+                                             "REGTLS_MAX_COPY).")]
+
 def fail(message: str) -> NoReturn:
     """Print one error line on stderr and exit 2."""
     typer.echo(f"regtls: error: {' '.join(message.splitlines())}", err=True)
@@ -129,34 +148,35 @@ def _terminal() -> tuple[int, bool]:
 
 
 def check_output(output: Path | None, inputs: list[Path]) -> None:
-    """Refuse an output path over an input or in a missing folder before any work is done."""
-    if output is None:
-        return
-    target = output.resolve()
-    if any(target == p.resolve() for p in inputs):
-        fail(f"{output}: is one of the inputs; regtls never writes over its evidence")
-    if not target.parent.is_dir():
-        fail(f"{output}: the folder {output.parent} does not exist")
+    """Refuse an output path on, beside or inside the evidence, or over a device, before any work is done."""
+    from analyzer import outputs
+
+    try:
+        outputs.check(output, inputs)
+    except outputs.OutputRefused as exc:
+        fail(str(exc))
 
 
-def write_output(text: str | bytes, output: Path | None) -> None:
-    """Write the result to stdout, or atomically to ``output`` (a temporary file renamed into place).
+def write_output(text: str | bytes, output: Path | None, inputs: list[Path] | None = None) -> None:
+    """Write the result to stdout (no output, or ``-``), or atomically to ``output`` (a temporary file renamed
+    into place) after checking it again against the ``inputs`` and every file the command read.
 
     Text is written as UTF-8; a character UTF-8 cannot hold (a lone surrogate from a damaged name) is
     written as its ``\\udcxx`` escape instead of failing.
     """
+    from analyzer import outputs
+
     data = text if isinstance(text, bytes) else text.encode("utf-8", "backslashreplace")
-    if output is None:
+    if output is None or outputs.is_stdout(output):
         sys.stdout.flush()
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
-    target = output.resolve()
+    check_output(output, inputs or [])
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".regtls-", dir=target.parent)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, target)
+        outputs.write(data, output)
+    except outputs.OutputRefused as exc:
+        fail(str(exc))
     except OSError as exc:
         fail(f"{output}: cannot write: {exc.strerror or exc}")
 
@@ -197,18 +217,20 @@ Ignore = Annotated[list[str] | None, typer.Option(help="Do not run these rules."
              "  regtls check disk.vhdx@p2   [dim]# a Windows volume of a disk image; @p2@vss1: a shadow copy[/dim]\n\n"
              "  regtls check install.wim@2   [dim]# one image of a WIM/ESD; golden.tar: a container image[/dim]\n\n"
              "Dirty hives are read with their .LOG1/.LOG2 (or .LOG) replayed in memory, unless --no-logs.\n\n"
-             "Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it; 2 usage or unreadable input.")
+             "Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it; 2 usage or unreadable "
+             "input." + INTERRUPTED)
 def check(
     inputs: Inputs,
     profile: Profile = "azure-backup",
     select: Select = None,
     ignore: Ignore = None,
     format: Annotated[CheckFormat, typer.Option("--format", "-f", help="Output format.")] = CheckFormat.table,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to this file.",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to this file (-: stdout).",
                                                 show_default=False)] = None,
     fail_on: FailOnOption = FailOn.error,
     backend: Backend = BackendName.python_registry,
     no_logs: NoLogs = False,
+    max_copy: MaxCopy = None,
 ) -> None:
     """Judge a machine (hives, .reg change sets, or both) against a profile's TLS requirements."""
     from analyzer.engine import check as run_check
@@ -238,7 +260,7 @@ def check(
         from analyzer.report import ci
 
         text = ci.render(report.as_run(), format.value)
-    write_output(text, output)
+    write_output(text, output, inputs)
     if format is not CheckFormat.table or output is not None:  # the table shows them; other formats bury them
         for d in report.diagnostics:
             if d.line is None and d.level != "note":
@@ -260,7 +282,7 @@ def exit_code(worst: str | None, fail_on: FailOn) -> int:
              "  regtls lint tls/*.reg --format sarif --output regtls.sarif\n\n"
              "  regtls lint fix.reg --format github --fail-on warning\n\n"
              "Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it; 2 usage error or an "
-             "unreadable file (the other files are still linted).")
+             "unreadable file (the other files are still linted)." + INTERRUPTED)
 def lint(
     files: Annotated[list[Path], typer.Argument(help=".reg files; each is judged on its own, as a change set.",
                                                 readable=False,
@@ -269,7 +291,7 @@ def lint(
     select: Select = None,
     ignore: Ignore = None,
     format: Annotated[LintFormat, typer.Option("--format", "-f", help="Output format.")] = LintFormat.text,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the result to this file.",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the result to this file (-: stdout).",
                                                 show_default=False)] = None,
     fail_on: FailOnOption = FailOn.error,
 ) -> None:
@@ -293,7 +315,7 @@ def lint(
         from analyzer.report import ci
 
         text = ci.render(result, format.value)
-    write_output(text, output)
+    write_output(text, output, files)
     for note in result.notifications:
         typer.echo(f"regtls: error: {' '.join(note.message.splitlines())}", err=True)
     typer.echo(f"regtls: {lint_formats.summary_line(result)}", err=True)
@@ -302,12 +324,14 @@ def lint(
 
 @app.command(epilog="[b]Examples[/b]\n\n"
              "  regtls state SYSTEM SOFTWARE\n\n"
-             "  regtls state SYSTEM SOFTWARE change.reg --format json")
+             "  regtls state SYSTEM SOFTWARE change.reg --format json\n\n"
+             "Exit codes: 0 shown; 2 usage or unreadable input." + INTERRUPTED)
 def state(
     inputs: Inputs,
     format: Annotated[ViewFormat, typer.Option("--format", "-f", help="Output format.")] = ViewFormat.table,
     backend: Backend = BackendName.python_registry,
     no_logs: NoLogs = False,
+    max_copy: MaxCopy = None,
 ) -> None:
     """Show the effective state: the protocol matrix (Client and Server) and the .NET, WinHTTP and cipher blocks."""
     from analyzer.inputs import load
@@ -331,10 +355,11 @@ def state(
              "  regtls fix SYSTEM SOFTWARE --output fix.reg --undo undo.reg\n\n"
              "  regtls fix SYSTEM SOFTWARE --profile tls12-strict --format ps1 --output fix.ps1\n\n"
              "Exit codes: 0 the fixed machine meets the profile; 1 something is left that a registry change "
-             "cannot fix (it is listed); 2 usage or unreadable input.")
+             "cannot fix (it is listed); 2 usage or unreadable input." + INTERRUPTED)
 def fix(
     inputs: Inputs,
-    output: Annotated[Path, typer.Option("--output", "-o", help="Write the fix to this file.", show_default=False)],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Write the fix to this file (-: stdout).",
+                                         show_default=False)],
     undo: Annotated[Path | None, typer.Option(help="Also write the change that restores the current state exactly.",
                                               show_default=False)] = None,
     profile: Profile = "azure-backup",
@@ -345,6 +370,7 @@ def fix(
     = FixFormat.reg,
     backend: Backend = BackendName.python_registry,
     no_logs: NoLogs = False,
+    max_copy: MaxCopy = None,
 ) -> None:
     """Write the smallest registry change that makes the machine meet the profile (and its undo)."""
     from analyzer.engine import choose_profile
@@ -367,10 +393,10 @@ def fix(
     comments = [f"regtls {__version__} fix for profile {chosen.name}: {len(result.changes)} change(s); verdict before "
                 f"{result.before.verdict}, after {after.verdict}",
                 *(f"NOT FIXED: {item}" for item in result.manual)]
-    write_output(render(result.changes, lambda p: display_path(loaded.machine, p), comments), output)
+    write_output(render(result.changes, lambda p: display_path(loaded.machine, p), comments), output, inputs)
     if undo is not None:
         write_output(render(result.undo, lambda p: display_path(loaded.machine, p),
-                            [f"regtls {__version__}: undoes the fix for profile {chosen.name}"]), undo)
+                            [f"regtls {__version__}: undoes the fix for profile {chosen.name}"]), undo, inputs)
     for item in result.manual:
         typer.echo(f"regtls: not fixed: {item}", err=True)
     typer.echo(f"regtls: {len(result.changes)} change(s) written to {output}; verdict before {result.before.verdict}, "
@@ -399,7 +425,7 @@ def scan(
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=0, help="Worker processes (0: one per CPU).",
                                       show_default=False)] = 0,
     format: Annotated[ScanFormat, typer.Option("--format", "-f", help="Output format.")] = ScanFormat.table,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the result to this file.",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the result to this file (-: stdout).",
                                                 show_default=False)] = None,
     fail_on: FailOnOption = FailOn.error,
     backend: Backend = BackendName.python_registry,
@@ -415,15 +441,16 @@ def scan(
     timeout: Annotated[float, typer.Option(min=0, help="Seconds one machine may take before its worker is "
                                            "stopped (0: no limit).")] = 900,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress line on stderr.")] = False,
+    max_copy: MaxCopy = None,
 ) -> None:
     """Judge many machines at once (worker processes or a Dask cluster); one row per machine."""
     from analyzer import fleetrun
     from analyzer.engine import choose_profile
+    from analyzer.interrupts import Interrupted
     from analyzer.profiles import ProfileError
     from analyzer.report.fleet import FORMATS
     from analyzer.sources import SourceError
     from analyzer.sources.discovery import discover
-    from analyzer.workers import Interrupted, signals_as_exceptions
 
     check_output(output, paths)
     if format is ScanFormat.html:
@@ -432,22 +459,21 @@ def scan(
     if scheduler and scheduler_file:
         fail("give --scheduler or --scheduler-file, not both")
     try:
-        with signals_as_exceptions():
-            choose_profile(profile)
-            found = discover(paths, vss)
-            _scan_notes(found.skipped, found.ignored_files)
-            if not found.machines:
-                fail("no machines found (no config folder with SYSTEM or SOFTWARE, no hive files, disk image or "
-                     "collection)")
-            rows = _judge_fleet(found.machines, fleetrun.Options(profile, backend.value, not no_logs, timeout or None,
-                                                                 jobs or _default_jobs()),
-                                scheduler, scheduler_file, db, quiet)
+        choose_profile(profile)
+        found = discover(paths, vss)
+        _scan_notes(found.skipped, found.ignored_files)
+        if not found.machines:
+            fail("no machines found (no config folder with SYSTEM or SOFTWARE, no hive files, disk image or "
+                 "collection)")
+        rows = _judge_fleet(found.machines, fleetrun.Options(profile, backend.value, not no_logs, timeout or None,
+                                                             jobs or _default_jobs()),
+                            scheduler, scheduler_file, db, quiet)
     except Interrupted as exc:
         typer.echo("regtls: interrupted" + (f"; the machines finished so far are in {db}" if db else ""), err=True)
-        raise typer.Exit(exc.code) from None
+        raise typer.Exit(exc.exit_code) from None
     except (SourceError, ProfileError) as exc:
         fail(str(exc))
-    _write_fleet(rows, FORMATS[format.value], output, fail_on)
+    _write_fleet(rows, FORMATS[format.value], output, fail_on, [*paths, *(h for m in found.machines for h in m.hives)])
 
 
 def _default_jobs() -> int:
@@ -516,10 +542,12 @@ def _judge_fleet(machines: list[MachineSource], options: FleetOptions, scheduler
             store.close()
 
 
-def _write_fleet(rows: list[Row], render: Renderer, output: Path | None, fail_on: FailOn) -> NoReturn:
-    """Write the fleet report, name the broken machines on stderr, and exit with the fleet's code."""
+def _write_fleet(rows: list[Row], render: Renderer, output: Path | None, fail_on: FailOn,
+                 inputs: list[Path]) -> NoReturn:
+    """Write the fleet report (never over one of ``inputs``), name the broken machines on stderr, and exit with
+    the fleet's code."""
     width, color = _terminal() if output is None else (120, False)
-    write_output(render(rows, width, color), output)
+    write_output(render(rows, width, color), output, inputs)
     from analyzer.registry import printable
 
     broken = [r for r in rows if r.error]
@@ -557,7 +585,7 @@ def report(
         store.close()
     except StoreError as exc:
         fail(str(exc))
-    _write_fleet(rows, FORMATS[format.value], output, fail_on)
+    _write_fleet(rows, FORMATS[format.value], output, fail_on, [database])
 
 
 rules_app = typer.Typer(help="List the rules, or show one rule's documentation.", no_args_is_help=False)
@@ -625,7 +653,8 @@ def profiles_show(name: Annotated[str, typer.Argument(help="Profile name or TOML
              "  regtls dump SYSTEM --key 'HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL'\n\n"
              "  regtls dump SOFTWARE tls12.reg --key 'HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\.NETFramework' "
              "--format reg\n\n"
-             "  regtls dump tls12.reg --format table")
+             "  regtls dump tls12.reg --format table\n\n"
+             "Exit codes: 0 dumped; 2 usage or unreadable input." + INTERRUPTED)
 def dump(
     inputs: Inputs,
     key: Annotated[str | None, typer.Option(help="Only this key and its subkeys (HKLM and CurrentControlSet "
@@ -634,6 +663,7 @@ def dump(
     format: Annotated[DumpFormat, typer.Option("--format", "-f", help="Output format.")] = DumpFormat.json,
     backend: Backend = BackendName.python_registry,
     no_logs: NoLogs = False,
+    max_copy: MaxCopy = None,
 ) -> None:
     """Print the merged registry content of the inputs (hives with .reg changes applied)."""
     from analyzer.inputs import load
@@ -676,14 +706,21 @@ def dump(
 
 
 def main() -> None:
-    """Console-script entry point; any unexpected error is one line on stderr and exit code 2."""
+    """Console-script entry point; any unexpected error is one line on stderr and exit code 2; SIGINT and SIGTERM
+    remove the temporary files, end the workers and exit 130 and 143 after one line on stderr."""
+    from analyzer.interrupts import Interrupted, install
+
+    install()
     try:
         app()
     except SystemExit:
         raise
+    except Interrupted as exc:
+        typer.echo("regtls: interrupted", err=True)
+        raise SystemExit(exc.exit_code) from None
     except KeyboardInterrupt:
         typer.echo("regtls: interrupted", err=True)
-        raise SystemExit(2) from None
+        raise SystemExit(130) from None
     except Exception as exc:
         if os.environ.get("REGTLS_DEBUG"):
             raise

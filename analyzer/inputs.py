@@ -13,6 +13,7 @@ from analyzer.knowledge.scope import Scope, in_scope
 from analyzer.machine import Machine, Mount
 from analyzer.registry import Path
 from analyzer.sources import Diagnostic, SourceError, users
+from analyzer.sources.evidence import open_evidence
 from analyzer.sources.folder import logs_for, machine_in
 from analyzer.sources.hive import DEFAULT_BACKEND, HiveFile
 from analyzer.sources.regfile import Op, OpKind, RegFile, RegReader
@@ -58,7 +59,7 @@ class Loaded:
 def sha256_file(path: FsPath) -> str:
     """SHA-256 of a file, read in chunks."""
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with open_evidence(path) as fh:
         while chunk := fh.read(1 << 18):
             digest.update(chunk)
     return digest.hexdigest()
@@ -111,7 +112,7 @@ class Expanded:
     images: list[Opened | Extracted] = field(default_factory=list)
 
 
-def expand(paths: list[FsPath]) -> Expanded:
+def expand(paths: list[FsPath], logs: bool = True) -> Expanded:
     """Replace each folder by the hives of the machine in it (a config folder, or a Windows root above one),
     and each disk image by the hives of its Windows volume, copied out into a temporary folder."""
     out = Expanded()
@@ -131,7 +132,7 @@ def expand(paths: list[FsPath]) -> Expanded:
         if spec is not None:
             from analyzer.sources import volumes
 
-            opened = volumes.open_spec(spec)
+            opened = volumes.open_spec(spec, logs)
             out.images.append(opened)
             out.items += [Item(h, opened.display(h), opened) for h in opened.hives]
             out.notes += [Diagnostic(str(spec), None, "note", "image", note) for note in opened.notes]
@@ -160,7 +161,7 @@ def _image_spec(path: FsPath) -> ImageSpec | None:
     first bytes without loading the image code."""
     if path.is_file():
         try:
-            with open(path, "rb") as fh:
+            with open_evidence(path) as fh:
                 if fh.read(16).startswith(_NOT_IMAGES):
                     return None
         except OSError:
@@ -174,7 +175,7 @@ def _image_spec(path: FsPath) -> ImageSpec | None:
 
 def _is_hive(path: FsPath) -> bool:
     try:
-        with open(path, "rb") as fh:
+        with open_evidence(path) as fh:
             magic = fh.read(4)
     except OSError as exc:
         raise SourceError(f"{path}: cannot open: {exc.strerror or exc}") from None
@@ -212,7 +213,7 @@ def load(paths: list[FsPath], backend: str = DEFAULT_BACKEND, wanted: Scope | No
     does not even check those lines.  A dirty hive is read with the transaction logs beside it replayed in
     memory, unless ``logs`` is false.
     """
-    expanded = expand(paths)
+    expanded = expand(paths, logs)
     hives: dict[str, HiveFile] = {}
     reg_items: list[Item] = []
     ntusers: list[tuple[str, FsPath, str]] = []

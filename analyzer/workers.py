@@ -17,9 +17,8 @@ import signal
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from types import FrameType
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -30,29 +29,6 @@ RETRIES = 1
 
 STOP_GRACE = 2.0
 """Seconds a child gets to clean up after SIGTERM before it is killed."""
-
-
-class Interrupted(KeyboardInterrupt):
-    """SIGINT or SIGTERM reached the parent; ``code`` is the exit code to use (130 or 143)."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.code = 128 + signum
-
-
-@contextlib.contextmanager
-def signals_as_exceptions() -> Iterator[None]:
-    """Within the block, SIGINT and SIGTERM raise :class:`Interrupted` (so ``finally`` clean-ups run)."""
-
-    def raise_it(signum: int, frame: FrameType | None) -> None:
-        raise Interrupted(signum)
-
-    previous = {s: signal.signal(s, raise_it) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
 
 
 def _die_with_parent() -> None:

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
+from types import FrameType
 
 import atheris
 
 with atheris.instrument_imports(include=["analyzer", "Registry", "regipy", "construct"]):
-    from fuzz.targets import TARGETS
+    from fuzz.targets import TARGETS, remove_scratch
+
+
+def _interrupted(signum: int, frame: FrameType | None) -> None:
+    """SIGINT or SIGTERM: remove the scratch folder of the current input, say so, exit 130 or 143."""
+    remove_scratch()
+    sys.stderr.write("regtls fuzz: interrupted\n")
+    sys.stderr.flush()
+    os._exit(128 + signum)  # libFuzzer's own exit paths would skip Python's clean-up
 
 
 def main() -> None:
@@ -15,7 +26,10 @@ def main() -> None:
     if len(sys.argv) < 2 or sys.argv[1] not in TARGETS:
         sys.exit(f"usage: python -m fuzz.run {'|'.join(TARGETS)} [libFuzzer options] [corpus folders]")
     target = TARGETS[sys.argv[1]]
-    atheris.Setup([sys.argv[0], *sys.argv[2:]], lambda data: target(data) and None)
+    for signum in (signal.SIGINT, signal.SIGTERM):  # handled here, not by libFuzzer (-handle_int=0 -handle_term=0)
+        signal.signal(signum, _interrupted)
+    atheris.Setup([sys.argv[0], "-handle_int=0", "-handle_term=0", *sys.argv[2:]],
+                  lambda data: target(data) and None)
     atheris.Fuzz()
 
 

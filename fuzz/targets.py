@@ -6,10 +6,10 @@ atheris harness (``fuzz/run.py``) and the regression tests, which replay every f
 
 from __future__ import annotations
 
-import atexit
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from analyzer.engine import choose_profile, run
@@ -19,8 +19,8 @@ from analyzer.report import check, dump
 from analyzer.sources import SourceError
 from analyzer.sources.hive import BACKENDS
 
-_DIR = Path(tempfile.mkdtemp(prefix="regtls-fuzz-"))
-atexit.register(shutil.rmtree, _DIR, ignore_errors=True)
+_SCRATCH: list[Path] = []
+"""The scratch folder of the input being run (removed after it; by :func:`remove_scratch` on an interrupt)."""
 
 
 def outcome(path: Path, backend: str) -> str:
@@ -46,21 +46,35 @@ def outcome(path: Path, backend: str) -> str:
     return f"{loaded.inputs[0].kind} {len(keys)} keys {len(errors)} unreadable"
 
 
-def _file(data: bytes, name: str) -> Path:
-    path = _DIR / name
-    path.write_bytes(data)
-    return path
+@contextmanager
+def _file(data: bytes, name: str) -> Iterator[Path]:
+    """A scratch file holding ``data``, in a ``regtls-fuzz-*`` folder that is gone when the block ends."""
+    with tempfile.TemporaryDirectory(prefix="regtls-fuzz-") as folder:
+        _SCRATCH.append(Path(folder))
+        try:
+            path = Path(folder) / name
+            path.write_bytes(data)
+            yield path
+        finally:
+            _SCRATCH.remove(Path(folder))
+
+
+def remove_scratch() -> None:
+    """Remove the scratch folder of the input being run (the harness calls this when interrupted)."""
+    for folder in _SCRATCH:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def reg_target(data: bytes) -> str:
     """A ``.reg`` file with these bytes (a leading ``regf`` would make it a hive: see :func:`hive_target`)."""
-    return outcome(_file(data, "input.reg"), BACKENDS[0])
+    with _file(data, "input.reg") as path:
+        return outcome(path, BACKENDS[0])
 
 
 def hive_target(data: bytes) -> str:
     """A hive file with these bytes, through both backends."""
-    path = _file(data, "SYSTEM")
-    return " / ".join(outcome(path, backend) for backend in BACKENDS)
+    with _file(data, "SYSTEM") as path:
+        return " / ".join(outcome(path, backend) for backend in BACKENDS)
 
 
 TARGETS: dict[str, Callable[[bytes], str]] = {"reg": reg_target, "hive": hive_target}

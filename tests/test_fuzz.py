@@ -8,8 +8,10 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -47,15 +49,47 @@ def test_fuzzer_findings_stay_fixed(name: str) -> None:
 SEEDS = {"reg": [SAMPLES / "reg", DATA / "reg"], "hive": [SAMPLES / "server2019-configured", DATA / "hive"]}
 
 
-@pytest.mark.parametrize(("target", "runs"), [("reg", 300), ("hive", 60)])
-def test_fuzz_smoke_run(tmp_path: Path, target: str, runs: int) -> None:
+def need_atheris() -> None:
     if importlib.util.find_spec("atheris") is None:
         pytest.skip("atheris is not installed (pip install atheris; .ci/run installs it so that CI runs this)")
+
+
+def harness(tmp_path: Path, target: str, *options: str) -> list[str]:
     seeds = [str(p) for p in SEEDS[target] if p.is_dir()]
-    proc = subprocess.run(
-        [sys.executable, "-m", "fuzz.run", target, str(tmp_path), *seeds, f"-runs={runs}", "-seed=1", "-timeout=10",
-         "-rss_limit_mb=1024", f"-artifact_prefix={tmp_path}/"],
-        cwd=REPO, capture_output=True, text=True, timeout=300, env={**os.environ, "TMPDIR": str(tmp_path)})
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "tmp").mkdir()
+    return [sys.executable, "-m", "fuzz.run", target, str(tmp_path / "corpus"), *seeds, *options, "-seed=1",
+            "-timeout=10", "-rss_limit_mb=1024", f"-artifact_prefix={tmp_path}/"]
+
+
+@pytest.mark.parametrize(("target", "runs"), [("reg", 300), ("hive", 60)])
+def test_fuzz_smoke_run(tmp_path: Path, target: str, runs: int) -> None:
+    need_atheris()
+    proc = subprocess.run(harness(tmp_path, target, f"-runs={runs}"), cwd=REPO, capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "TMPDIR": str(tmp_path / "tmp")})
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert re.search(rf"^Done {runs} runs in \d+ second", proc.stderr, re.MULTILINE), proc.stderr[-3000:]
     assert not list(tmp_path.glob("crash-*")) and not list(tmp_path.glob("timeout-*"))
+    assert os.listdir(tmp_path / "tmp") == []  # every input's scratch folder is gone
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_an_interrupted_fuzz_run_leaves_no_scratch_folder(tmp_path: Path, signum: int, code: int) -> None:
+    need_atheris()
+    err = tmp_path / "stderr"
+    with err.open("w") as sink:
+        proc = subprocess.Popen(harness(tmp_path, "hive", "-runs=10000000"), cwd=REPO, stdout=subprocess.DEVNULL,
+                                stderr=sink, env={**os.environ, "TMPDIR": str(tmp_path / "tmp")})
+        try:
+            deadline = time.monotonic() + 120
+            while not re.search(r"^#\d+\s+(INITED|pulse|NEW)", err.read_text(), re.MULTILINE):  # fuzzing inputs now
+                assert proc.poll() is None and time.monotonic() < deadline, err.read_text()[-3000:]
+                time.sleep(0.05)
+            proc.send_signal(signum)
+            assert proc.wait(timeout=60) == code
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert err.read_text().endswith("\nregtls fuzz: interrupted\n")
+    assert os.listdir(tmp_path / "tmp") == []

@@ -12,6 +12,7 @@ from pathlib import Path as FsPath
 from Registry import RegistryParse
 
 from analyzer.sources.cells import BASE_BLOCK
+from analyzer.sources.evidence import open_evidence
 from analyzer.sources.hive import RawKey, RawValue
 
 _KEY_COMP_NAME = 0x20
@@ -24,7 +25,7 @@ class PyRegistryBackend:
 
     def __init__(self, path: FsPath, data: bytes | None = None) -> None:
         if data is None:
-            with open(path, "rb") as fh:
+            with open_evidence(path) as fh:
                 try:
                     data = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)  # type: ignore[assignment]
                 except (OSError, ValueError):  # a file system without memory mapping

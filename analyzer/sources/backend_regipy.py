@@ -8,16 +8,35 @@ here with regipy's ``VALUE_KEY`` structure and the data is read by the shared, e
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 from pathlib import Path as FsPath
 
 from regipy.registry import Cell, NKRecord, RegistryHive
 from regipy.structs import REGF_HEADER_SIZE, VALUE_KEY
 
+from analyzer.sources.evidence import open_evidence
 from analyzer.sources.hive import RawKey, RawValue
 
 logging.getLogger("regipy").addHandler(logging.NullHandler())
 logging.getLogger("regipy").propagate = False
+
+
+def _open_bytes(data: bytes) -> RegistryHive:
+    """regipy opens only files: hand it the bytes through an anonymous in-memory file (Linux ``memfd``), or
+    else through a temporary file removed at once."""
+    if hasattr(os, "memfd_create"):
+        fd = os.memfd_create("regtls-hive", getattr(os, "MFD_CLOEXEC", 0))
+        try:
+            with open(fd, "wb", closefd=False) as out:
+                out.write(data)
+            return RegistryHive(f"/proc/self/fd/{fd}")  # type: ignore[no-untyped-call]
+        finally:
+            os.close(fd)
+    with tempfile.TemporaryDirectory(prefix="regtls-regipy-") as folder:
+        copy = FsPath(folder) / "hive"
+        copy.write_bytes(data)
+        return RegistryHive(str(copy))  # type: ignore[no-untyped-call]
 
 
 class RegipyBackend:
@@ -26,13 +45,10 @@ class RegipyBackend:
     name = "regipy"
 
     def __init__(self, path: FsPath, data: bytes | None = None) -> None:
-        if data is None:
-            self._hive = RegistryHive(str(path))  # type: ignore[no-untyped-call]
-        else:  # regipy only opens files: a replayed hive goes through a temporary one, removed at once
-            with tempfile.TemporaryDirectory(prefix="regtls-regipy-") as folder:
-                copy = FsPath(folder) / "hive"
-                copy.write_bytes(data)
-                self._hive = RegistryHive(str(copy))  # type: ignore[no-untyped-call]
+        if data is None:  # regipy reads the whole file anyway; read it here, as evidence (no access time)
+            with open_evidence(path) as fh:
+                data = fh.read()
+        self._hive = _open_bytes(data)
         self._stream = self._hive._stream
         self.buffer: bytes = self._stream.getvalue()
 

@@ -67,16 +67,17 @@ class CopyBudget:
         ``what`` names the member in that one-line message (``IMAGE: Windows\\System32\\config\\SYSTEM.LOG1``).
         """
         written = 0
-        try:
-            with target.open("xb") as out:
+        with target.open("xb") as out:  # outside the clean-up below: a file already there is never removed
+            try:
                 while chunk := read(CHUNK):
                     written += len(chunk)
                     if self.used + written > self.limit:
                         raise CopyLimitError(f"{what}: copying it would pass the temporary-copy limit of "
-                                             f"{self.limit} bytes (set {ENV_BUDGET} to raise it)")
+                                             f"{self.limit} bytes (raise it with --max-copy SIZE or {ENV_BUDGET})")
                     out.write(chunk)
-        except BaseException:
-            target.unlink(missing_ok=True)
-            raise
+            except BaseException:
+                out.close()
+                target.unlink(missing_ok=True)
+                raise
         self.used += written
         return written

@@ -31,6 +31,7 @@ from analyzer.sources.cells import (
     checksum,
     field,
 )
+from analyzer.sources.evidence import open_evidence
 
 if TYPE_CHECKING:
     from analyzer.sources.logs import LogUse
@@ -184,7 +185,7 @@ class HiveFile:
         self.display = display or str(path)
         self.diagnostics: list[Diagnostic] = []
         try:
-            with open(path, "rb") as fh:
+            with open_evidence(path) as fh:
                 block, first_bin = fh.read(BASE_BLOCK), fh.read(_BIN_HEADER)
                 size = os.fstat(fh.fileno()).st_size
         except OSError as exc:

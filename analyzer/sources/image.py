@@ -10,11 +10,12 @@ from types import SimpleNamespace
 from typing import Any
 
 from analyzer.sources import SourceError
+from analyzer.sources.bounded import CopyBudget, CopyLimitError, default_budget
+from analyzer.sources.cells import BASE_BLOCK
+from analyzer.sources.evidence import open_evidence
+from analyzer.sources.hive import Header, parse_header
 
 EXTRA_HINT = "install the images extra: pip install 'regtls[images]'"
-
-CHUNK = 1 << 20
-"""Bytes read from the image per step when copying a file out (memory stays bounded)."""
 
 _CONFIG = ("Windows", "System32", "config")
 _WANTED = {f"{h}{s}".casefold(): f"{h}{s}" for h in ("SYSTEM", "SOFTWARE") for s in ("", ".LOG", ".LOG1", ".LOG2")}
@@ -56,7 +57,7 @@ def image_format(path: Path) -> str | None:
     if not path.is_file():  # never open a FIFO or a device here
         return None
     try:
-        with path.open("rb") as stream:
+        with open_evidence(path) as stream:
             head = stream.read(4608)
             size = stream.seek(0, 2)
             stream.seek(max(size - 512, 0))
@@ -438,15 +439,12 @@ def _wanted(config: Any) -> dict[str, tuple[str, Any]]:
     return picked
 
 
-def _copy(image: Path, name: str, entry: Any, target: Path) -> None:
-    """Stream one file out of the image into ``target`` (which must not exist yet), chunk by chunk."""
+def _copy(image: Path, name: str, entry: Any, target: Path, budget: CopyBudget, what: str) -> None:
+    """Stream one file out of the image into ``target`` (which must not exist yet), within ``budget``."""
     try:
-        stream = entry.GetFileObject()
-        written = 0
-        with target.open("xb") as out:
-            while chunk := stream.read(CHUNK):
-                out.write(chunk)
-                written += len(chunk)
+        written = budget.copy(entry.GetFileObject().read, target, what)
+    except CopyLimitError:
+        raise
     except FileExistsError:
         raise ImageError(f"{image}: cannot extract {name}: {target} already exists", str(image)) from None
     except Exception as exc:
@@ -455,9 +453,37 @@ def _copy(image: Path, name: str, entry: Any, target: Path) -> None:
         raise ImageError(f"{image}: cannot extract {name}: read {written} of {entry.size} bytes", str(image))
 
 
-def extract(volume: WindowsVolume, dest: Path) -> dict[str, Path]:
-    """Copy SYSTEM, SOFTWARE and their transaction logs of ``volume`` into ``dest`` (an existing folder).
+def _base_block(entry: Any) -> Header | None:
+    """The regf base block of a hive inside the image (read there, before anything is copied), or None."""
+    try:
+        return parse_header(entry.GetFileObject().read(BASE_BLOCK))
+    except Exception:  # unreadable here: copying it gives the error
+        return None
 
+
+def _hive_size(entry: Any, header: Header | None) -> int:
+    """The bytes a hive holds: its file size, but no more than its base block declares (a sparse tail is not)."""
+    size = int(entry.size or 0)
+    return min(size, BASE_BLOCK + header.bins_size) if header else size
+
+
+def _log_not_needed(logs: bool, header: Header | None) -> str | None:
+    """Why a hive's transaction log is left in the image, or None when reading the hive needs it."""
+    if not logs:
+        return "--no-logs"
+    if header is not None and not header.dirty and header.checksum_ok:
+        return "the hive is clean"
+    return None
+
+
+def extract(volume: WindowsVolume, dest: Path, logs: bool = True, budget: CopyBudget | None = None,
+            skipped: list[str] | None = None) -> dict[str, Path]:
+    """Copy SYSTEM, SOFTWARE and the transaction logs they need out of ``volume`` into ``dest`` (an existing folder).
+
+    A hive's logs are copied only when ``logs`` is true and its base block, read in the image first, says it
+    needs them (dirty, or a wrong checksum); each log left in the image is named in ``skipped``.  Every copy
+    goes through ``budget`` (by default :func:`~analyzer.sources.bounded.default_budget` of the hives' sizes);
+    :class:`~analyzer.sources.bounded.CopyLimitError` names the file and the limit when it would be passed.
     Returns the copies by canonical name (``SYSTEM``, ``SOFTWARE``, ``SYSTEM.LOG1``...); each file keeps its
     name as stored (``dest/system`` for a lowercase ``system``). Nothing is written anywhere else.
     """
@@ -472,10 +498,20 @@ def extract(volume: WindowsVolume, dest: Path) -> dict[str, Path]:
         if config is None:
             where = volume.label + (f" {volume.snapshot.label}" if volume.snapshot else "")
             raise ImageError(f"{image}: no Windows volume {where} in the image", str(image))
+        files = _wanted(config)
+        headers: dict[str, Header | None] = {h: _base_block(files[h][1]) for h in ("SYSTEM", "SOFTWARE") if h in files}
+        if budget is None:
+            budget = CopyBudget(default_budget(sum(_hive_size(files[h][1], head) for h, head in headers.items())))
         copies = {}
-        for canonical, (name, entry) in sorted(_wanted(config).items()):
+        for canonical, (name, entry) in sorted(files.items()):
+            hive = canonical.split(".", 1)[0]
+            why = None if canonical == hive else _log_not_needed(logs, headers.get(hive))
+            if why is not None:
+                if skipped is not None:
+                    skipped.append(f"{volume.config}\\{name} ({int(entry.size or 0)} bytes) not copied out: {why}")
+                continue
             target = dest / name
-            _copy(image, name, entry, target)
+            _copy(image, name, entry, target, budget, f"{image}: {volume.config}\\{name}")
             copies[canonical] = target
         return copies
     finally:

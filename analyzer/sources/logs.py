@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path as FsPath
 
 from analyzer.sources.cells import BASE_BLOCK, CHECKSUM, checksum
+from analyzer.sources.evidence import open_evidence
 
 SECTOR = 512
 _TIMESTAMP = 0x0C
@@ -151,13 +152,13 @@ def _replay_new(hive: bytearray, logs: list[tuple[FsPath, bytes]]) -> list[LogUs
 
 def recover(hive_path: FsPath, logs: list[FsPath]) -> Recovery:
     """Read ``hive_path`` and its ``logs`` (read-only) and replay the logs that apply, in memory."""
-    with open(hive_path, "rb") as fh:
+    with open_evidence(hive_path) as fh:
         hive = bytearray(fh.read())
     uses: list[LogUse] = []
     new: list[tuple[FsPath, bytes]] = []
     old: list[tuple[FsPath, bytes]] = []
     for path in sorted(logs, key=lambda p: p.name.upper()):
-        with open(path, "rb") as fh:
+        with open_evidence(path) as fh:
             raw = fh.read()
         if not raw:
             uses.append(LogUse(path, False, "not applied: empty file"))

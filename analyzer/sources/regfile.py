@@ -29,6 +29,7 @@ from analyzer.registry import (
     Path,
 )
 from analyzer.sources import Diagnostic, Level, SourceError
+from analyzer.sources.evidence import open_evidence
 
 if TYPE_CHECKING:
     from analyzer.knowledge.scope import Scope
@@ -300,7 +301,7 @@ class RegReader:
     # -- reading lines -----------------------------------------------------------------------------
     def __iter__(self) -> Iterator[Op]:
         try:
-            fh = open(self.path, "rb")  # noqa: SIM115 - closed in finally, generator owns it
+            fh = open_evidence(self.path)  # closed in finally, the generator owns it
         except OSError as exc:
             raise SourceError(f"{self.display}: cannot open: {exc.strerror or exc}") from None
         try:

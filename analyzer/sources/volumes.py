@@ -83,17 +83,19 @@ class Opened:
         return [self.files[name] for name in ("SYSTEM", "SOFTWARE") if name in self.files]
 
 
-def open_spec(spec: ImageSpec) -> Opened:
-    """Find the volume and copy its hives and logs out of the image, read-only, into a new temporary folder."""
+def open_spec(spec: ImageSpec, logs: bool = True) -> Opened:
+    """Find the volume and copy its hives (and the logs they need, unless not ``logs``) out of the image,
+    read-only, into a new temporary folder, within the temporary-copy budget."""
     found, problems = image.survey(spec.image, vss=True)
     volume = choose(spec, found)
     folder = tempfile.TemporaryDirectory(prefix="regtls-image-")
+    skipped: list[str] = []
     try:
-        files = image.extract(volume, Path(folder.name))
+        files = image.extract(volume, Path(folder.name), logs, skipped=skipped)
     except BaseException:
         folder.cleanup()
         raise
-    return Opened(spec, volume, files, folder, _notes(volume, found, problems))
+    return Opened(spec, volume, files, folder, _notes(volume, found, problems) + skipped)
 
 
 def _notes(chosen: WindowsVolume, found: list[WindowsVolume], problems: list[str]) -> list[str]:

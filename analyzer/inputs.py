@@ -264,7 +264,7 @@ def load(paths: list[FsPath], backend: str = DEFAULT_BACKEND, wanted: Scope | No
 def _is_pol(path: FsPath) -> bool:
     """Whether a file starts with the Registry.pol signature ``PReg``."""
     try:
-        with open(path, "rb") as fh:
+        with open_evidence(path) as fh:
             return fh.read(4) == b"PReg"
     except OSError:
         return False  # reported when it is read as a .reg file

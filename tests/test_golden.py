@@ -186,7 +186,7 @@ def test_copies_out_of_a_wim_stay_within_the_budget(wim: Path, tmp_path: Path, m
         code, out, err = cli("check", f"{wim}@1", tmp=tmp_path)
     assert (code, out) == (2, "")
     assert err == (f"regtls: error: {wim}@1:\\{CONFIG}\\SOFTWARE: copying it would pass the temporary-copy limit "
-                   "of 16384 bytes (set REGTLS_MAX_COPY to raise it)\n")
+                   "of 16384 bytes (raise it with --max-copy SIZE or REGTLS_MAX_COPY)\n")
     assert os.listdir(tmp_path) == []
 
 
@@ -473,7 +473,7 @@ def test_layer_members_are_claims_a_bomb_stops_at_the_budget(layer_tars: list[by
     monkeypatch.setenv("REGTLS_MAX_COPY", "8M")
     assert cli("check", folder, tmp=work) == (2, "", f"regtls: error: {folder}(layer 2):Files\\Windows\\System32\\"
                                               "config\\SOFTWARE: copying it would pass the temporary-copy limit of "
-                                              "8388608 bytes (set REGTLS_MAX_COPY to raise it)\n")
+                                              "8388608 bytes (raise it with --max-copy SIZE or REGTLS_MAX_COPY)\n")
     assert os.listdir(work) == []
 
 

@@ -28,6 +28,7 @@ from urllib.parse import unquote
 
 from analyzer.sources import SourceError
 from analyzer.sources.bounded import CopyBudget, default_budget
+from analyzer.sources.evidence import open_evidence
 
 if TYPE_CHECKING:
     from analyzer.sources.discovery import Found
@@ -55,7 +56,7 @@ class CollectionError(SourceError):
 def is_zip(path: Path) -> bool:
     """Whether the file starts like a ZIP archive."""
     try:
-        with path.open("rb") as fh:
+        with open_evidence(path) as fh:
             return fh.read(4) in (b"PK\x03\x04", b"PK\x05\x06")
     except OSError:
         return False
@@ -63,7 +64,7 @@ def is_zip(path: Path) -> bool:
 
 def _directory_size(path: Path) -> tuple[int, int]:
     """(member count, central directory bytes) from the end records, ZIP64 included; (0, 0) when absent."""
-    with path.open("rb") as fh:
+    with open_evidence(path) as fh:
         size = fh.seek(0, 2)
         start = max(0, size - (1 << 16) - 22)
         fh.seek(start)
@@ -125,7 +126,7 @@ def volumes(path: Path) -> list[Volume]:
         raise CollectionError(f"{path}: refused: {count} members in a {directory}-byte central directory (at most "
                               f"{MAX_MEMBERS} members and {MAX_DIRECTORY} bytes)", str(path))
     try:
-        with zipfile.ZipFile(path) as archive:
+        with open_evidence(path) as raw, zipfile.ZipFile(raw) as archive:
             members = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
         raise CollectionError(f"{path}: not a readable ZIP archive: {exc}", str(path)) from None
@@ -181,7 +182,7 @@ def opened(source: MachineSource) -> Iterator[tuple[list[Path], Callable[[str], 
     budget = CopyBudget(default_budget())
     with tempfile.TemporaryDirectory(prefix="regtls-collection-") as folder:
         names: dict[str, str] = {}
-        with zipfile.ZipFile(archive) as zf:
+        with open_evidence(archive) as raw, zipfile.ZipFile(raw) as zf:
             for canonical, info in volume.members.items():
                 what = f"{archive}:{info.filename}"
                 if info.file_size > 1 << 20 and info.file_size > MAX_RATIO * max(info.compress_size, 1):

@@ -15,11 +15,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, BinaryIO
 
 from analyzer.registry import printable
 from analyzer.sources import golden
 from analyzer.sources.bounded import CopyBudget
+from analyzer.sources.evidence import open_evidence
 from analyzer.sources.golden import Extracted, GoldenError, GoldenSpec
 
 MAX_JSON = 4 << 20
@@ -81,11 +82,13 @@ class Layout:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._tar: tarfile.TarFile | None = None
+        self._raw: BinaryIO | None = None
         self._members: dict[str, tarfile.TarInfo] = {}
         if path.is_dir():
             return
         try:
-            self._tar = tarfile.open(path, "r:")  # noqa: SIM115  (held open for the layers; see close)
+            self._raw = open_evidence(path)  # held open for the layers; see close
+            self._tar = tarfile.open(fileobj=self._raw, mode="r:")  # noqa: SIM115
             for member in self._tar:
                 name = safe_name(member.name)
                 if name is None:
@@ -106,6 +109,8 @@ class Layout:
         """Close the tar (a folder holds nothing open)."""
         if self._tar is not None:
             self._tar.close()
+        if self._raw is not None:
+            self._raw.close()
 
     def exists(self, name: str) -> bool:
         """Whether the layout has a file ``name``."""
@@ -143,7 +148,7 @@ class Layout:
             target = (self.path / name).resolve()
             if not target.is_relative_to(root) or not target.is_file():
                 raise GoldenError(f"{self.path}: no {printable(name)} in the layout folder", str(self.path))
-            with target.open("rb") as fh:
+            with open_evidence(target) as fh:
                 yield fh
             return
         stream = self._tar.extractfile(self._member(name))

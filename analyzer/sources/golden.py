@@ -16,6 +16,7 @@ from typing import TypeVar
 from analyzer.registry import printable
 from analyzer.sources import Diagnostic, SourceError
 from analyzer.sources.bounded import CopyBudget, default_budget
+from analyzer.sources.evidence import open_evidence
 
 SEPARATOR = "@"
 WIM_MAGIC = b"MSWIM\0\0\0"
@@ -89,7 +90,7 @@ def kind_of(path: Path) -> str | None:
     if not path.is_file():  # never open a FIFO or a device here
         return None
     try:
-        with path.open("rb") as fh:
+        with open_evidence(path) as fh:
             head = fh.read(512)
     except OSError:
         return None
@@ -105,7 +106,7 @@ def _is_layout_tar(path: Path) -> bool:
     import tarfile
 
     try:
-        with tarfile.open(path, "r:") as archive:
+        with open_evidence(path) as raw, tarfile.open(fileobj=raw, mode="r:") as archive:
             return any(m.name.removeprefix("./") in LAYOUT_FILES for m in archive)
     except (tarfile.TarError, OSError, EOFError):
         return False

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from analyzer.registry import REG_NONE, REG_SZ, Path, decode_string, fold, printable
 from analyzer.sources import Diagnostic, SourceError
+from analyzer.sources.evidence import open_evidence
 from analyzer.sources.regfile import Op, OpKind
 
 if TYPE_CHECKING:
@@ -142,7 +143,8 @@ def read_pol(path: FsPath, display: str | None = None, root: Path | None = None)
         size = path.stat().st_size
         if size > MAX_FILE:
             raise SourceError(f"{shown}: a Registry.pol of {size} bytes; regtls reads at most {MAX_FILE}", shown)
-        data = path.read_bytes()
+        with open_evidence(path) as fh:
+            data = fh.read()
     except OSError as exc:
         raise SourceError(f"{shown}: cannot open: {exc.strerror or exc}", shown) from None
     found = root or root_for(path)

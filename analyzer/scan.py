@@ -31,6 +31,9 @@ class Row:
     failing: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     error: str | None = None
+    computer_name: str | None = None
+    undecided: list[str] = field(default_factory=list)  # why: "RULE: reason" of each undecided requirement
+    findings: list[dict[str, object]] = field(default_factory=list)  # each finding's JSON (for SARIF/Markdown)
 
     def to_json(self) -> dict[str, object]:
         """The ``regtls.scan/1`` object of one machine (one JSON Lines record)."""
@@ -45,25 +48,30 @@ def _profile(name: str) -> Profile:
     return choose_profile(name)
 
 
-def judge(source: MachineSource, profile: str, backend: str, logs: bool = True) -> Row:
+def judge(source: MachineSource, profile: str | Profile, backend: str, logs: bool = True) -> Row:
     """Judge one machine; any failure becomes the row's ``error`` (this runs in a worker process)."""
     from analyzer.engine import check as run_check
+    from analyzer.knowledge.identity import identify
 
     inputs = [str(p) for p in source.hives]
     if source.problem is not None:
         return Row(source.name, inputs, error=source.problem)
     try:
-        report = run_check(list(source.hives), _profile(profile), backend, logs)
+        report = run_check(list(source.hives), _profile(profile) if isinstance(profile, str) else profile, backend,
+                           logs)
     except Exception as exc:
         message = " ".join(str(exc).split()) or type(exc).__name__
         return Row(source.name, inputs, error=message)
     system = report.loaded.hives.get("system")
     failing = sorted({f.rule for f in report.findings if f.level == "error"})
     return Row(source.name, inputs, report.os.name if report.os else None, report.os.build if report.os else None,
-               system.control_set if system else None, report.verdict, failing, report.counts)
+               system.control_set if system else None, report.verdict, failing, report.counts,
+               computer_name=identify(report.loaded.machine).computer_name,
+               undecided=[f"{r.rule}: {r.message}" for r in report.results if r.status == "undecided"],
+               findings=[f.to_json() for f in report.findings])
 
 
-def scan(sources: list[MachineSource], profile: str, backend: str, jobs: int, logs: bool = True,
+def scan(sources: list[MachineSource], profile: str | Profile, backend: str, jobs: int, logs: bool = True,
          progress: Callable[[Row], None] = lambda row: None) -> list[Row]:
     """Judge every machine (``jobs`` worker processes; 1 = in this process); rows in the order of ``sources``."""
     rows: dict[str, Row] = {}
@@ -72,7 +80,8 @@ def scan(sources: list[MachineSource], profile: str, backend: str, jobs: int, lo
             rows[source.name] = row = judge(source, profile, backend, logs)
             progress(row)
     else:
-        _profile(profile)  # loaded (with the engine) before the workers start, so that forked workers share it
+        if isinstance(profile, str):
+            _profile(profile)  # loaded (with the engine) before the workers start, so that forked workers share it
         with ProcessPoolExecutor(max_workers=min(jobs, len(sources))) as pool:
             futures = {pool.submit(judge, s, profile, backend, logs): s for s in sources}
             for future in as_completed(futures):
@@ -100,12 +109,12 @@ def render_csv(rows: list[Row]) -> str:
     """CSV for spreadsheets: machine, os, build, control set, verdict, failing rules, counts, error."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["machine", "os", "build", "control_set", "verdict", "failing_rules", "errors", "warnings",
-                     "undecided", "error"])
+    writer.writerow(["machine", "computer_name", "os", "build", "control_set", "verdict", "failing_rules", "errors",
+                     "warnings", "undecided", "error", "undecided_why"])
     for r in rows:
-        writer.writerow([r.machine, r.os or "", r.build or "", r.control_set or "", r.verdict, " ".join(r.failing),
-                         r.counts.get("error", ""), r.counts.get("warning", ""), r.counts.get("undecided", ""),
-                         r.error or ""])
+        writer.writerow([r.machine, r.computer_name or "", r.os or "", r.build or "", r.control_set or "", r.verdict,
+                         " ".join(r.failing), r.counts.get("error", ""), r.counts.get("warning", ""),
+                         r.counts.get("undecided", ""), r.error or "", "; ".join(r.undecided)])
     return buf.getvalue()
 
 
@@ -119,12 +128,13 @@ def rows_table(rows: list[Row], width: int, color: bool) -> str:
 
     out, buf = console(width, color)
     table = Table(title="Machines", title_justify="left")
-    for col in ("machine", "OS", "verdict", "failing rules / error"):
+    for col in ("machine", "computer", "OS", "verdict", "failing rules / error / why undecided"):
         table.add_column(col, overflow="fold")
     for r in rows:
         os_name = f"{r.os} ({r.build})" if r.os else ""
-        table.add_row(r.machine, os_name, Text(r.verdict, style=LEVEL_STYLE.get(r.verdict, "bold red")),
-                      r.error or " ".join(r.failing))
+        why = r.error or " ".join(r.failing) or ("; ".join(r.undecided) if r.verdict == "undecided" else "")
+        table.add_row(r.machine, r.computer_name or "", os_name,
+                      Text(r.verdict, style=LEVEL_STYLE.get(r.verdict, "bold red")), why)
     out.print(table)
     verdicts = {v: sum(r.verdict == v for r in rows) for v in ("pass", "fail", "undecided", "unreadable")}
     out.print(", ".join(f"{n} {v}" for v, n in verdicts.items() if n) + f" ({len(rows)} machines)")

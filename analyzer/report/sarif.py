@@ -14,8 +14,8 @@ from analyzer import __version__
 from analyzer.engine import Finding, Run
 from analyzer.report import to_json
 from analyzer.rules import Location, Rule, load_catalog
-from analyzer.rules.docs import render as render_doc
 from analyzer.rules.docs import help_uri, sections
+from analyzer.rules.docs import render as render_doc
 from analyzer.sources import Diagnostic
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"

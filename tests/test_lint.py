@@ -20,7 +20,7 @@ REG = SAMPLES / "reg"
 def test_lint_text_is_compiler_style(tmp_path: Path) -> None:
     code, out, err = regtls("lint", "samples/reg/tls12-typos.reg", cwd=REPO)
     assert code == 1
-    assert out.splitlines() == [
+    expected = [
         "samples/reg/tls12-typos.reg:4:2: error REG002 unknown root key 'HKLM': regedit ignores this key and its "
         "values until the next key line; write HKEY_LOCAL_MACHINE",
         "samples/reg/tls12-typos.reg:5:1: error REG001 value ignored: the key line at line 4 is rejected",
@@ -29,12 +29,14 @@ def test_lint_text_is_compiler_style(tmp_path: Path) -> None:
         "mean 'TLS 1.2'?",
         "samples/reg/tls12-typos.reg:12:1: error SCH003 Enabled on 'TLS 1.2' is not read: it belongs in the Client "
         "or Server subkey",
-        "samples/reg/tls12-typos.reg:15: error NET001 64-bit view: v4.0.30319 SchUseStrongCrypto is invalid "
+        "samples/reg/tls12-typos.reg:15:1: error NET001 64-bit view: v4.0.30319 SchUseStrongCrypto is invalid "
         "(SchUseStrongCrypto is REG_SZ, not REG_DWORD)",
-        "samples/reg/tls12-typos.reg:15: warning XCK004 one view only: SchUseStrongCrypto is set for .NET v4.0.30319 "
+        "samples/reg/tls12-typos.reg:15:1: warning XCK004 one view only: SchUseStrongCrypto is set for .NET v4.0.30319 "
         "in the 64-bit view but not for the WOW6432Node view",
         "samples/reg/tls12-typos.reg:16:34: error REG001 dword: takes 1 to 8 hex digits, this has 9: regedit skips "
         "this line"]
+    # every line is file:line:col: and points to the rule's documentation
+    assert out.splitlines() == [f"{line} [regtls rules show {line.split()[2]}]" for line in expected]
     assert err == "regtls: fail: 7 errors, 1 warnings, 0 notes in 1 file(s)\n"
 
 
@@ -52,9 +54,9 @@ def test_unreadable_file_does_not_hide_the_others(tmp_path: Path) -> None:
     junk.write_bytes(bytes(range(256)) * 4)
     code, out, err = regtls("lint", junk, REG / "disable-tls12-client.reg")
     assert code == 2
-    assert out.splitlines()[0].endswith("disable-tls12-client.reg:4: error SCH001 TLS 1.2 Client is disabled "
-                                        "(explicit): Enabled=0, DisabledByDefault=1")
-    assert out.splitlines()[-1] == f"{junk}: error unreadable {junk}: binary data, not a .reg file"
+    assert out.splitlines()[0].endswith("disable-tls12-client.reg:4:1: error SCH001 TLS 1.2 Client is disabled "
+                                        "(explicit): Enabled=0, DisabledByDefault=1 [regtls rules show SCH001]")
+    assert out.splitlines()[-1] == f"{junk}:1:1: error unreadable {junk}: binary data, not a .reg file"
     assert err.splitlines()[0] == f"regtls: error: {junk}: binary data, not a .reg file"
 
 

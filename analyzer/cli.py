@@ -304,8 +304,9 @@ def lint(
     config = ctx.find_root().obj if isinstance(ctx.find_root().obj, Config) else Config()
     excludes = Excludes.of([(config.root, list(config.lint.exclude)), (Path.cwd(), exclude or [])])
     paths = collect(files, excludes)
-    if not paths:
-        fail("no .reg or Registry.pol files found in " + ", ".join(map(str, files)))
+    if not paths:  # as ruff: nothing to lint is a warning, not a failure
+        typer.echo("regtls: warning: no .reg or Registry.pol files found in " + ", ".join(map(str, files)), err=True)
+        raise typer.Exit(0)
     try:
         chosen = choose_profile(profile, _ids(select), _ids(ignore))
     except ProfileError as exc:

@@ -1,8 +1,10 @@
-"""Inline suppression: ``; regtls: ignore[SCH003]`` on a finding's ``.reg`` line or on its key line.
+"""Inline suppression: ``; regtls: ignore[SCH003]`` on a finding's ``.reg`` line, ``; regtls: ignore SCH003``
+on its key line.
 
 The comment is read from the file's own lines (the lines a finding points to), so the ``.reg`` reader is not
-involved; regedit itself skips everything from a ``;`` after a value or key name. ``; regtls: ignore`` with
-no list silences every rule on that line.
+involved. regedit skips what follows a value's data after ``;``, and on a key line what follows the line's
+last ``]`` -- so a key line takes the form without brackets (with them, the key name would run to the
+comment's ``]``). ``; regtls: ignore`` with no ids silences every rule on that line.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from analyzer.engine import Finding
 
-_MARK = re.compile(r";\s*regtls:\s*ignore(?:\[([^\]]*)\])?", re.IGNORECASE)
+_MARK = re.compile(r";\s*regtls:\s*ignore(?:\[([^\]]*)\]|((?:[\s,]+[A-Z]{2,4}\d{3}\b)+))?", re.IGNORECASE)
 _LIMIT = 64 * 1024 * 1024  # a .reg file larger than this is not searched for comments
 
 
@@ -36,9 +38,10 @@ def marks(line: str) -> set[str] | None:
     match = _MARK.search(line)
     if match is None:
         return None
-    if match.group(1) is None:
+    ids = match.group(1) if match.group(1) is not None else match.group(2)
+    if ids is None:
         return {"*"}
-    return {part.strip().upper() for part in match.group(1).split(",") if part.strip()}
+    return {part.upper() for part in re.split(r"[\s,]+", ids) if part}
 
 
 class Lines:

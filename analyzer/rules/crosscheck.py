@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+from analyzer.knowledge import Setting
 from analyzer.knowledge.dotnet import VALUES, VERSIONS, netfx_key
 from analyzer.knowledge.schannel import PROTOCOLS, ROLES, UNKNOWN, role_key
+from analyzer.knowledge.state import evaluate
 from analyzer.knowledge.winhttp import winhttp_key
+from analyzer.machine import Machine
 from analyzer.registry import REG_DWORD, Path, dword, fold
 from analyzer.rules import FAIL, PASS, Context, Hit, Location, Outcome, rule
 from analyzer.sources.regfile import Op, OpKind
@@ -162,12 +165,16 @@ def control_sets(ctx: Context) -> Outcome:
     hits = []
     changed = {reg.path for reg in ctx.loaded.regs}
     deferred = 0
+    before: dict[str, Setting] | None = None
     for view in ctx.state.control_sets:
         roles = f" ({', '.join(view.roles)})" if view.roles else ""
         for mine, current in view.differences:
             if "Default" not in view.roles and any(e.file in changed for e in current.evidence):
-                deferred += 1  # the change set made it; saved as LastKnownGood at the next accepted boot
-                continue
+                if before is None:  # the current control set in the hives alone, without the change sets
+                    before = evaluate(Machine(ctx.machine.mounts, ctx.machine.control_set)).settings
+                if before[current.id].state == mine.state:
+                    deferred += 1  # the change set made it; saved as LastKnownGood at the next accepted boot
+                    continue
             where = Location.of(mine.evidence[0]) if mine.evidence else None
             hits.append(Hit(f"{view.name}{roles}: {mine.id.split('/', 1)[1]} is {mine.state} ({mine.detail}), "
                             f"the current control set has {current.state}", where))

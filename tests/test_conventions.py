@@ -37,7 +37,7 @@ def test_undecided_fails_the_gate_only_when_asked() -> None:
     assert "OS001 kb3140245-installed: the OS is not known (no SOFTWARE hive)" in out  # why, in the text
     code, _, _ = regtls("check", system, "--fail-on", "undecided")
     assert code == 1
-    code, out, err = regtls("scan", system.parent / "SYSTEM", "--format", "jsonl", "--jobs", "1",
+    code, out, _err = regtls("scan", system.parent / "SYSTEM", "--format", "jsonl", "--jobs", "1",
                             "--fail-on", "undecided")
     (row,) = [json.loads(line) for line in out.splitlines()]
     assert code == 1 and row["verdict"] == "undecided" and len(row["undecided"]) == 6
@@ -78,7 +78,7 @@ def test_lint_recurses_into_folders_with_gitignore_and_exclude(tmp_path: Path) -
 
 
 def test_lint_reads_standard_input() -> None:
-    code, out, err = run("lint", "-", stdin=(REG / "tls12-typos.reg").read_bytes())
+    code, out, _err = run("lint", "-", stdin=(REG / "tls12-typos.reg").read_bytes())
     assert code == 1
     assert out.splitlines()[0].startswith("-:4:2: error REG002 unknown root key 'HKLM'")
     assert all(line.startswith("-:") for line in out.splitlines()) and "stdin" not in out
@@ -219,7 +219,7 @@ def test_scan_selects_and_writes_sarif_and_markdown() -> None:
 # --- 6. rule documentation ------------------------------------------------------------------------------------
 
 def test_rule_docs_have_no_backticks_no_private_files_and_https_links() -> None:
-    code, out, _ = regtls("rules", "--format", "json")
+    _code, out, _ = regtls("rules", "--format", "json")
     for rule in json.loads(out)["rules"]:
         _, text, _ = regtls("rules", "show", rule["id"]) if rule["id"] in ("SCH001", "OS001", "REG001") else (0, "", "")
         for body in [*rule["doc"].values(), text]:
@@ -240,7 +240,7 @@ def test_identity_is_reported_and_a_mixed_pair_is_warned(tmp_path: Path) -> None
                         "\"ComputerName\"=\"OLDBOX\"\n\n[HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001\\Control\\Windows]\n"
                         "\"ShutdownTime\"=hex:00,40,6d,25,eb,53,bf,01\n")  # 2000-01-01T00:00:00Z
     software = SAMPLES / "server2019-configured" / "SOFTWARE"
-    code, out, err = regtls("check", system, software, "--format", "json")
+    _code, out, err = regtls("check", system, software, "--format", "json")
     report = json.loads(out)
     identity = report["machine"]["identity"]
     assert identity["computer_name"] == "OLDBOX" and identity["last_shutdown"] == "2000-01-01T00:00:00Z"

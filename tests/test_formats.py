@@ -359,7 +359,8 @@ def test_github_escaping_functions_and_machine_findings() -> None:
     assert github.escape_data("50% done,\r\nnext: a") == "50%25 done,%0D%0Anext: a"
     assert github.escape_property("a%b,c:d\r\ne") == "a%25b%2Cc%3Ad%0D%0Ae"
     assert github.as_lines(machine_run(), REPO) == [
-        "::error title=OS001 kb3140245-installed::KB3140245 is missing: 50%25, see: KB%0Anext (regtls rules show OS001)",
+        "::error title=OS001 kb3140245-installed::KB3140245 is missing: 50%25, see: KB%0Anext "
+        "(regtls rules show OS001)",
         "::notice title=SCH001 tls12-client-enabled::key only (regtls rules show SCH001)"]
 
 
@@ -383,10 +384,12 @@ def test_markdown_lint_small_file(tmp_path: Path) -> None:
         "## Findings\n\n"
         "| level | rule | location | message |\n"
         "|---|---|---|---|\n"
-        "| error | SCH002 protocol-key-unknown<br>`regtls rules show SCH002` | `small.reg:3:1`<br>`HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\"
+        "| error | SCH002 protocol-key-unknown<br>`regtls rules show SCH002` "
+        "| `small.reg:3:1`<br>`HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\"
         "Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS\\|1.2` | protocol key 'TLS\\|1.2' is not one Schannel "
         "reads |\n"
-        "| error | REG001 reg-line-rejected<br>`regtls rules show REG001` | `small.reg:5:27` | dword: takes 1 to 8 hex digits, this has 9: regedit "
+        "| error | REG001 reg-line-rejected<br>`regtls rules show REG001` "
+        "| `small.reg:5:27` | dword: takes 1 to 8 hex digits, this has 9: regedit "
         "skips this line |\n\n"
         "## Files\n\n"
         "| file | errors | warnings | notes | undecided | SHA-256 |\n"
@@ -420,7 +423,8 @@ def test_markdown_check_lists_results_and_inputs() -> None:
     assert "| OS002 kb4019276-installed | error | not-applicable | " in out
     findings = lines[lines.index("## Findings") + 4:lines.index("## Rule results") - 1]
     assert len(findings) == 7 and findings[-1] == (
-        f"| error | SCH001 tls12-client-enabled<br>`regtls rules show SCH001` | `{HIVES[0]}`<br>`HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001\\Control\\"
+        f"| error | SCH001 tls12-client-enabled<br>`regtls rules show SCH001` "
+        f"| `{HIVES[0]}`<br>`HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001\\Control\\"
         "SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2\\Client\\Enabled` | TLS 1.2 Client is not-default "
         "(os-default): not set; Windows Server 2008 R2 SP1 default: not-default |")
     assert "## Notifications" not in out

@@ -95,3 +95,30 @@ def test_pre_commit_hook_runs_on_a_real_repository(tmp_path: Path) -> None:
     assert "regtls lint" in proc.stdout and "Failed" in proc.stdout
     assert "bad.reg:8:1: error SCH002 protocol key 'TLS1.2'" in proc.stdout
     assert "good.REG" not in proc.stdout.split("Failed", 1)[1]
+
+
+def test_readme_pre_commit_snippet_runs_as_written(tmp_path: Path) -> None:
+    """The README's ``.pre-commit-config.yaml`` (``repo`` pointing at this clone) under a real ``pre-commit run``."""
+    beside = Path(sys.executable).parent / "pre-commit"
+    pre_commit = str(beside) if beside.exists() else shutil.which("pre-commit")
+    if pre_commit is None:
+        pytest.skip("pre-commit is not installed (it is in the test extra)")
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    snippet = readme.split("`.pre-commit-config.yaml`", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    assert "repo: /opt/regtls\n" in snippet
+    work = tmp_path / "work"
+    work.mkdir()
+    shutil.copy(REG / "tls12-typos.reg", work / "bad.reg")
+    shutil.copy(REG / "tls12-complete.reg", work / "good.reg")
+    (work / ".pre-commit-config.yaml").write_text(snippet.replace("/opt/regtls", str(REPO)))
+    identity = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid", "GIT_COMMITTER_NAME": "t",
+                "GIT_COMMITTER_EMAIL": "t@example.invalid"}
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache"), **identity}
+    subprocess.run(["git", "init", "-q"], cwd=work, check=True, env=env)
+    subprocess.run(["git", "add", "."], cwd=work, check=True, env=env)
+    proc = subprocess.run([pre_commit, "run", "--all-files"], cwd=work, env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "regtls lint" in proc.stdout and "Failed" in proc.stdout
+    assert "bad.reg:8:1: error SCH002 protocol key 'TLS1.2'" in proc.stdout
+    assert "good.reg" not in proc.stdout.split("Failed", 1)[1]

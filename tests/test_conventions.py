@@ -16,6 +16,7 @@ from analyzer.engine import choose_profile
 from analyzer.report.check import render_table
 from tests.conftest import REPO, SAMPLES, build_hive
 from tests.test_cli import machine, regtls
+from tests.test_formats import validate_sarif
 
 REG = SAMPLES / "reg"
 HEADER = "Windows Registry Editor Version 5.00\n\n"
@@ -210,6 +211,7 @@ def test_scan_selects_and_writes_sarif_and_markdown() -> None:
     assert "SCH001" not in row["failing"] and row["computer_name"] == "APP2008R2-01"
     code, out, _ = regtls("scan", folder, "--format", "sarif")
     sarif = json.loads(out)
+    validate_sarif(sarif)
     assert code == 1 and {r["ruleId"] for r in sarif["runs"][0]["results"]} == {"NET001", "NET002", "SCH001",
                                                                                  "WHT001"}
     code, out, _ = regtls("scan", folder, "--format", "markdown")

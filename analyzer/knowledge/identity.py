@@ -71,6 +71,15 @@ def _filetime(data: bytes) -> datetime | None:
 
 
 def identify(machine: Machine) -> Identity:
+    """The machine's identity, or an empty one where the hives cannot be read that far (:func:`identity_of`
+    names the damage)."""
+    try:
+        return read(machine)
+    except SourceError:
+        return Identity()
+
+
+def read(machine: Machine) -> Identity:
     """The machine's identity from the SYSTEM and SOFTWARE hives (or .reg files that set these values)."""
     build = _text(machine, CURRENT_VERSION, "CurrentBuildNumber") or _text(machine, CURRENT_VERSION, "CurrentBuild")
     ubr = machine.value(CURRENT_VERSION, "UBR")
@@ -90,7 +99,7 @@ def identity_of(machine: Machine) -> tuple[Identity, list[Diagnostic]]:
     """The identity, and a warning when SYSTEM and SOFTWARE cannot be from the same machine: SYSTEM's last
     shutdown before SOFTWARE's install date means the two hives were not taken from one installation."""
     try:
-        found = identify(machine)
+        found = read(machine)
     except SourceError as exc:
         return Identity(), [Diagnostic(exc.file or "", None, "error", "unreadable",
                                        f"cannot read the machine's identity: {exc}")]

@@ -11,16 +11,18 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from analyzer import __version__
+from analyzer import __version__, clihelp
 
 if TYPE_CHECKING:
     from analyzer.fleetrun import Options as FleetOptions
+    from analyzer.profiles import Profile as ProfileObject
     from analyzer.report.fleet import Renderer
     from analyzer.scan import Row
     from analyzer.sources.folder import MachineSource
 
+clihelp.install()
 app = typer.Typer(
-    add_completion=False,
+    add_completion=True,
     no_args_is_help=True,
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
@@ -36,11 +38,11 @@ app = typer.Typer(
 
 
 INTERRUPTED = " 130 (SIGINT) or 143 (SIGTERM): interrupted, temporary files removed."
-THRESHOLDS = {"error": ("error",), "warning": ("error", "warning"), "never": ()}
+THRESHOLDS = {"error": ("error",), "warning": ("error", "warning"), "undecided": ("error", "warning"), "never": ()}
 
 
 class CheckFormat(str, Enum):
-    table = "table"
+    text = "text"
     json = "json"
     sarif = "sarif"
     junit = "junit"
@@ -50,7 +52,7 @@ class CheckFormat(str, Enum):
 
 
 class ViewFormat(str, Enum):
-    table = "table"
+    text = "text"
     json = "json"
 
 
@@ -66,22 +68,24 @@ class LintFormat(str, Enum):
 class DumpFormat(str, Enum):
     json = "json"
     reg = "reg"
-    table = "table"
+    text = "text"
 
 
 class FailOn(str, Enum):
     error = "error"
     warning = "warning"
+    undecided = "undecided"
     never = "never"
 
 
 class ScanFormat(str, Enum):
-    table = "table"
+    text = "text"
     jsonl = "jsonl"
     csv = "csv"
     json = "json"
     markdown = "markdown"
     html = "html"
+    sarif = "sarif"
 
 
 class FixFormat(str, Enum):
@@ -100,8 +104,15 @@ Inputs = Annotated[list[Path], typer.Argument(help="Hive files (SYSTEM, SOFTWARE
                                               "container image (docker save tar, OCI layout), and .reg files; "
                                               ".reg files apply on top of the hives in command-line order.",
                                               show_default=False, readable=False)]
-Backend = Annotated[BackendName, typer.Option(help="Hive parser library.")]
-FailOnOption = Annotated[FailOn, typer.Option(help="Lowest finding level that makes the exit code 1.")]
+Backend = Annotated[BackendName, typer.Option(help="Hive parser library.", case_sensitive=False)]
+FailOnOption = Annotated[FailOn, typer.Option(help="Lowest level that makes the exit code 1 (undecided: also a "
+                                              "requirement the inputs cannot decide).", case_sensitive=False)]
+Output = Annotated[Path | None, typer.Option("--output", "-o", help="Write the result to this file (-: stdout).",
+                                            show_default=False)]
+Baseline = Annotated[Path | None, typer.Option(help="Report only the findings this baseline file does not hold.",
+                                              show_default=False)]
+WriteBaseline = Annotated[Path | None, typer.Option(help="Write the findings (after suppressions) to this baseline "
+                                                   "file.", show_default=False)]
 NoLogs = Annotated[bool, typer.Option("--no-logs", help="Read dirty hives as they are, without replaying their "
                                       "transaction logs (.LOG1/.LOG2/.LOG).")]
 
@@ -189,10 +200,25 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main_options(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+    ctx: typer.Context,
+    version: Annotated[bool, typer.Option("--version", "-V", callback=_version, is_eager=True,
                                           help="Show the version and exit.")] = False,
+    config: Annotated[Path | None, typer.Option(help="Read this regtls.toml or pyproject.toml instead of the "
+                                                "nearest one (searched from the current folder upwards).",
+                                                show_default=False)] = None,
+    isolated: Annotated[bool, typer.Option("--isolated", help="Read no configuration file.")] = False,
 ) -> None:
     """Tell offline, from registry data, whether a Windows machine will use TLS 1.2."""
+    from analyzer.config import Config, ConfigError, discover, load_file
+
+    if ctx.resilient_parsing:
+        return
+    try:
+        found = Config() if isolated else load_file(config) if config else discover(Path.cwd())
+    except ConfigError as exc:
+        fail(str(exc))
+    ctx.obj = found
+    ctx.default_map = found.default_map()
 
 
 def _ids(values: list[str] | None) -> list[str]:
@@ -224,28 +250,38 @@ def check(
     profile: Profile = "azure-backup",
     select: Select = None,
     ignore: Ignore = None,
-    format: Annotated[CheckFormat, typer.Option("--format", "-f", help="Output format.")] = CheckFormat.table,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to this file (-: stdout).",
-                                                show_default=False)] = None,
+    format: Annotated[CheckFormat, typer.Option("--format", "-f", help="Output format.",
+                                                  case_sensitive=False)] = CheckFormat.text,
+    output: Output = None,
     fail_on: FailOnOption = FailOn.error,
     backend: Backend = BackendName.python_registry,
     no_logs: NoLogs = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Text: only the verdict and the findings.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Text: also every setting and every "
+                                          "rule's result.")] = False,
+    baseline: Baseline = None,
+    write_baseline: WriteBaseline = None,
     max_copy: MaxCopy = None,
 ) -> None:
     """Judge a machine (hives, .reg change sets, or both) against a profile's TLS requirements."""
+    from analyzer.baseline import BaselineError
+    from analyzer.baseline import render as render_baseline
     from analyzer.engine import check as run_check
     from analyzer.engine import choose_profile
     from analyzer.profiles import ProfileError
     from analyzer.report.check import render_json, render_table, summary_line
     from analyzer.sources import SourceError
+    from analyzer.triage import narrow_report
 
     check_output(output, inputs)
     if format is CheckFormat.html:
         need_html()
+    check_output(write_baseline, inputs)
     try:
         chosen = choose_profile(profile, _ids(select), _ids(ignore))
         report = run_check(inputs, chosen, backend.value, logs=not no_logs)
-    except (SourceError, ProfileError) as exc:
+        dropped = narrow_report(report, baseline)
+    except (SourceError, ProfileError, BaselineError) as exc:
         fail(str(exc))
     width, color = _terminal() if output is None else (120, False)
     if format is CheckFormat.json:
@@ -254,27 +290,32 @@ def check(
         from analyzer.report.html import render_machine
 
         text = render_machine(report)
-    elif format is CheckFormat.table:
-        text = render_table(report, width, color)
+    elif format is CheckFormat.text:
+        text = render_table(report, width, color, detail="quiet" if quiet else "verbose" if verbose else "normal")
     else:
         from analyzer.report import ci
 
         text = ci.render(report.as_run(), format.value)
     write_output(text, output, inputs)
-    if format is not CheckFormat.table or output is not None:  # the table shows them; other formats bury them
+    if write_baseline is not None:
+        write_output(render_baseline(report.findings, write_baseline.resolve().parent), write_baseline, inputs)
+    if format is not CheckFormat.text or output is not None:  # the text shows them; other formats bury them
         for d in report.diagnostics:
             if d.line is None and d.level != "note":
                 typer.echo(f"regtls: {d.level}: {d.file}: {d.message}", err=True)
-    typer.echo(f"regtls: {summary_line(report)}", err=True)
+        typer.echo(f"regtls: {summary_line(report)}", err=True)  # the text report starts with it: said once
+    if dropped:
+        typer.echo(f"regtls: {dropped} finding(s) suppressed inline or in the baseline", err=True)
     damaged = [d for d in report.diagnostics if d.code == "pol-malformed"]  # judged up to the damage, yet unreadable
-    for d in damaged if format is CheckFormat.table and output is None else ():
+    for d in damaged if format is CheckFormat.text and output is None else ():
         typer.echo(f"regtls: error: {d.file}: {d.message}", err=True)
-    raise typer.Exit(2 if damaged else exit_code(report.worst(), fail_on))
+    raise typer.Exit(2 if damaged else exit_code(report.worst(), fail_on, report.counts.get("undecided", 0) > 0))
 
 
-def exit_code(worst: str | None, fail_on: FailOn) -> int:
-    """1 when the most severe finding is at or above ``--fail-on``, else 0."""
-    return 1 if worst in THRESHOLDS[fail_on.value] else 0
+def exit_code(worst: str | None, fail_on: FailOn, undecided: bool = False) -> int:
+    """1 when the most severe finding is at or above ``--fail-on`` (or, with ``undecided``, when some
+    requirement stayed undecided), else 0."""
+    return 1 if worst in THRESHOLDS[fail_on.value] or (undecided and fail_on is FailOn.undecided) else 0
 
 
 @app.command(epilog="[b]Examples[/b]\n\n"
@@ -284,29 +325,64 @@ def exit_code(worst: str | None, fail_on: FailOn) -> int:
              "Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it; 2 usage error or an "
              "unreadable file (the other files are still linted)." + INTERRUPTED)
 def lint(
-    files: Annotated[list[Path], typer.Argument(help=".reg files; each is judged on its own, as a change set.",
-                                                readable=False,
-                                                show_default=False)],
+    ctx: typer.Context,
+    files: Annotated[list[Path], typer.Argument(help=".reg and Registry.pol files, folders to search for them, "
+                                                "or - for standard input; each file is judged on its own, as a "
+                                                "change set.", readable=False, show_default=False)],
     profile: Profile = "lint",
     select: Select = None,
     ignore: Ignore = None,
-    format: Annotated[LintFormat, typer.Option("--format", "-f", help="Output format.")] = LintFormat.text,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the result to this file (-: stdout).",
-                                                show_default=False)] = None,
+    format: Annotated[LintFormat, typer.Option("--format", "-f", help="Output format.",
+                                                  case_sensitive=False)] = LintFormat.text,
+    output: Output = None,
     fail_on: FailOnOption = FailOn.error,
+    exclude: Annotated[list[str] | None, typer.Option(help="Skip files and folders matching this gitignore-style "
+                                                      "pattern (repeatable; added to the configuration's).",
+                                                      show_default=False)] = None,
+    baseline: Baseline = None,
+    write_baseline: WriteBaseline = None,
 ) -> None:
     """Check .reg files for lines Windows regedit rejects or misreads, and for risky TLS changes."""
+    from analyzer.baseline import BaselineError
+    from analyzer.baseline import render as render_baseline
+    from analyzer.collect import STDIN, Excludes, collect, read_stdin, relabel
+    from analyzer.config import Config
     from analyzer.engine import choose_profile
     from analyzer.engine import lint as run_lint
     from analyzer.profiles import ProfileError
     from analyzer.report import lint as lint_formats
+    from analyzer.triage import narrow_run
 
     check_output(output, files)
+    check_output(write_baseline, files)
+    config = ctx.find_root().obj if isinstance(ctx.find_root().obj, Config) else Config()
+    excludes = Excludes.of([(config.root, list(config.lint.exclude)), (Path.cwd(), exclude or [])])
+    paths = collect(files, excludes)
+    if not paths:  # as ruff: nothing to lint is a warning, not a failure
+        typer.echo("regtls: warning: no .reg or Registry.pol files found in " + ", ".join(map(str, files)), err=True)
+        raise typer.Exit(0)
     try:
         chosen = choose_profile(profile, _ids(select), _ids(ignore))
     except ProfileError as exc:
         fail(str(exc))
-    result = run_lint(files, chosen, BackendName.python_registry.value)
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="regtls-stdin-") as temp:
+        stdin = None
+        if STDIN in paths:
+            try:
+                stdin = read_stdin(Path(temp), 1 << 30)
+            except OSError as exc:
+                fail(f"-: cannot read standard input: {exc}")
+        result = run_lint([stdin if p == STDIN and stdin else p for p in paths], chosen,
+                          BackendName.python_registry.value)
+        dropped = narrow_run(result, None)  # inline comments, read while standard input's copy exists
+        if stdin is not None:
+            relabel(result, str(stdin), "-")
+    try:
+        dropped += narrow_run(result, baseline) if baseline is not None else 0
+    except BaselineError as exc:
+        fail(str(exc))
     if format is LintFormat.json:
         text = lint_formats.render_json(result)
     elif format is LintFormat.text:
@@ -316,10 +392,15 @@ def lint(
 
         text = ci.render(result, format.value)
     write_output(text, output, files)
+    if write_baseline is not None:
+        write_output(render_baseline(result.findings, write_baseline.resolve().parent), write_baseline, files)
     for note in result.notifications:
         typer.echo(f"regtls: error: {' '.join(note.message.splitlines())}", err=True)
+    if dropped:
+        typer.echo(f"regtls: {dropped} finding(s) suppressed inline or in the baseline", err=True)
     typer.echo(f"regtls: {lint_formats.summary_line(result)}", err=True)
-    raise typer.Exit(2 if result.notifications else exit_code(result.worst(), fail_on))
+    raise typer.Exit(2 if result.notifications else exit_code(result.worst(), fail_on,
+                                                               result.counts.get("undecided", 0) > 0))
 
 
 @app.command(epilog="[b]Examples[/b]\n\n"
@@ -328,7 +409,9 @@ def lint(
              "Exit codes: 0 shown; 2 usage or unreadable input." + INTERRUPTED)
 def state(
     inputs: Inputs,
-    format: Annotated[ViewFormat, typer.Option("--format", "-f", help="Output format.")] = ViewFormat.table,
+    format: Annotated[ViewFormat, typer.Option("--format", "-f", help="Output format.",
+                                                  case_sensitive=False)] = ViewFormat.text,
+    output: Output = None,
     backend: Backend = BackendName.python_registry,
     no_logs: NoLogs = False,
     max_copy: MaxCopy = None,
@@ -339,14 +422,15 @@ def state(
     from analyzer.report import state as view
     from analyzer.sources import SourceError
 
+    check_output(output, inputs)
     try:
         loaded = load(inputs, backend.value, logs=not no_logs)
         machine_state = evaluate(loaded.machine)
     except SourceError as exc:
         fail(str(exc))
-    width, color = _terminal()
+    width, color = _terminal() if output is None else (120, False)
     write_output(view.render_json(loaded, machine_state) if format is ViewFormat.json
-                 else view.render_table(loaded, machine_state, width, color), None)
+                 else view.render_table(loaded, machine_state, width, color), output)
     for d in sorted(set(loaded.diagnostics + machine_state.diagnostics), key=lambda d: d.sort_key()):
         typer.echo(f"regtls: {d.level}: {d.file}{':' + str(d.line) if d.line else ''}: {d.message}", err=True)
 
@@ -354,8 +438,8 @@ def state(
 @app.command(epilog="[b]Examples[/b]\n\n"
              "  regtls fix SYSTEM SOFTWARE --output fix.reg --undo undo.reg\n\n"
              "  regtls fix SYSTEM SOFTWARE --profile tls12-strict --format ps1 --output fix.ps1\n\n"
-             "Exit codes: 0 the fixed machine meets the profile; 1 something is left that a registry change "
-             "cannot fix (it is listed); 2 usage or unreadable input." + INTERRUPTED)
+             "Exit codes: 0 the fixed machine has nothing at or above --fail-on; 1 something is left that a "
+             "registry change cannot fix (it is listed); 2 usage or unreadable input." + INTERRUPTED)
 def fix(
     inputs: Inputs,
     output: Annotated[Path, typer.Option("--output", "-o", help="Write the fix to this file (-: stdout).",
@@ -366,8 +450,9 @@ def fix(
     select: Select = None,
     ignore: Ignore = None,
     format: Annotated[FixFormat, typer.Option("--format", "-f", help="regedit 5.00 file, PowerShell script or "
-                                              "machine Registry.pol (GPO).")]
+                                              "machine Registry.pol (GPO).", case_sensitive=False)]
     = FixFormat.reg,
+    fail_on: FailOnOption = FailOn.error,
     backend: Backend = BackendName.python_registry,
     no_logs: NoLogs = False,
     max_copy: MaxCopy = None,
@@ -401,7 +486,8 @@ def fix(
         typer.echo(f"regtls: not fixed: {item}", err=True)
     typer.echo(f"regtls: {len(result.changes)} change(s) written to {output}; verdict before {result.before.verdict}, "
                f"after {after.verdict}", err=True)
-    raise typer.Exit(1 if any(f.level == "error" for f in after.findings) or result.manual else 0)
+    left = exit_code(after.worst(), fail_on, after.counts.get("undecided", 0) > 0)
+    raise typer.Exit(1 if left or (result.manual and fail_on is not FailOn.never) else 0)
 
 
 @app.command(epilog="[b]Examples[/b]\n\n"
@@ -420,13 +506,15 @@ def scan(
     paths: Annotated[list[Path], typer.Argument(help="Folders to search, hive files, disk images and collection "
                                                 "ZIPs.", show_default=False, readable=False)],
     profile: Profile = "azure-backup",
+    select: Select = None,
+    ignore: Ignore = None,
     vss: Annotated[bool, typer.Option("--vss", help="Also check each volume shadow copy of a disk image, "
                                       "as a historical view of the machine.")] = False,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=0, help="Worker processes (0: one per CPU).",
                                       show_default=False)] = 0,
-    format: Annotated[ScanFormat, typer.Option("--format", "-f", help="Output format.")] = ScanFormat.table,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the result to this file (-: stdout).",
-                                                show_default=False)] = None,
+    format: Annotated[ScanFormat, typer.Option("--format", "-f", help="Output format.",
+                                                  case_sensitive=False)] = ScanFormat.text,
+    output: Output = None,
     fail_on: FailOnOption = FailOn.error,
     backend: Backend = BackendName.python_registry,
     no_logs: NoLogs = False,
@@ -459,13 +547,13 @@ def scan(
     if scheduler and scheduler_file:
         fail("give --scheduler or --scheduler-file, not both")
     try:
-        choose_profile(profile)
+        chosen = choose_profile(profile, _ids(select), _ids(ignore))
         found = discover(paths, vss)
         _scan_notes(found.skipped, found.ignored_files)
         if not found.machines:
             fail("no machines found (no config folder with SYSTEM or SOFTWARE, no hive files, disk image or "
                  "collection)")
-        rows = _judge_fleet(found.machines, fleetrun.Options(profile, backend.value, not no_logs, timeout or None,
+        rows = _judge_fleet(found.machines, fleetrun.Options(chosen, backend.value, not no_logs, timeout or None,
                                                              jobs or _default_jobs()),
                             scheduler, scheduler_file, db, quiet)
     except Interrupted as exc:
@@ -473,7 +561,8 @@ def scan(
         raise typer.Exit(exc.exit_code) from None
     except (SourceError, ProfileError) as exc:
         fail(str(exc))
-    _write_fleet(rows, FORMATS[format.value], output, fail_on, [*paths, *(h for m in found.machines for h in m.hives)])
+    _write_fleet(rows, FORMATS[format.value], output, fail_on, [*paths, *(h for m in found.machines for h in m.hives)],
+                 chosen)
 
 
 def _default_jobs() -> int:
@@ -543,11 +632,11 @@ def _judge_fleet(machines: list[MachineSource], options: FleetOptions, scheduler
 
 
 def _write_fleet(rows: list[Row], render: Renderer, output: Path | None, fail_on: FailOn,
-                 inputs: list[Path]) -> NoReturn:
+                 inputs: list[Path], profile: ProfileObject) -> NoReturn:
     """Write the fleet report (never over one of ``inputs``), name the broken machines on stderr, and exit with
     the fleet's code."""
     width, color = _terminal() if output is None else (120, False)
-    write_output(render(rows, width, color), output, inputs)
+    write_output(render(rows, width, color, profile), output, inputs)
     from analyzer.registry import printable
 
     broken = [r for r in rows if r.error]
@@ -555,7 +644,8 @@ def _write_fleet(rows: list[Row], render: Renderer, output: Path | None, fail_on
         typer.echo(f"regtls: error: {printable(row.machine)}: {printable(row.error or '')}", err=True)
     typer.echo(f"regtls: {len(rows)} machine(s): " + ", ".join(
         f"{sum(r.verdict == v for r in rows)} {v}" for v in ("pass", "fail", "undecided", "unreadable")), err=True)
-    failed = any(r.counts.get(level, 0) for r in rows for level in THRESHOLDS[fail_on.value])
+    failed = any(r.counts.get(level, 0) for r in rows for level in THRESHOLDS[fail_on.value]) or (
+        fail_on is FailOn.undecided and any(r.counts.get("undecided", 0) for r in rows))
     raise typer.Exit(2 if broken else 1 if failed else 0)
 
 
@@ -567,12 +657,14 @@ def _write_fleet(rows: list[Row], render: Renderer, output: Path | None, fail_on
 def report(
     database: Annotated[Path, typer.Argument(help="A results database written by regtls scan --db.",
                                              show_default=False, readable=False)],
-    format: Annotated[ScanFormat, typer.Option("--format", "-f", help="Output format.")] = ScanFormat.table,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to this file.",
-                                                show_default=False)] = None,
+    format: Annotated[ScanFormat, typer.Option("--format", "-f", help="Output format.",
+                                               case_sensitive=False)] = ScanFormat.text,
+    output: Output = None,
     fail_on: FailOnOption = FailOn.error,
 ) -> None:
     """Render any scan format from a results database (every machine it holds)."""
+    from analyzer.engine import choose_profile
+    from analyzer.profiles import ProfileError
     from analyzer.report.fleet import FORMATS
     from analyzer.store import Store, StoreError
 
@@ -581,11 +673,12 @@ def report(
         need_html()
     try:
         store = Store(database, create=False)
-        rows = store.rows()
+        rows, judged_with = store.rows(), store.profile()
         store.close()
-    except StoreError as exc:
+        chosen = choose_profile(judged_with or "azure-backup")  # the SARIF rules table and the Markdown title
+    except (StoreError, ProfileError) as exc:
         fail(str(exc))
-    _write_fleet(rows, FORMATS[format.value], output, fail_on, [database])
+    _write_fleet(rows, FORMATS[format.value], output, fail_on, [database], chosen)
 
 
 rules_app = typer.Typer(help="List the rules, or show one rule's documentation.", no_args_is_help=False)
@@ -598,7 +691,8 @@ app.add_typer(profiles_app, name="profiles")
                     epilog="[b]Examples[/b]\n\n  regtls rules\n\n  regtls rules show SCH001")
 def rules_list(
     ctx: typer.Context,
-    format: Annotated[ViewFormat, typer.Option("--format", "-f", help="Output format.")] = ViewFormat.table,
+    format: Annotated[ViewFormat, typer.Option("--format", "-f", help="Output format.",
+                                                  case_sensitive=False)] = ViewFormat.text,
 ) -> None:
     """Every rule: ID, name, default level and summary."""
     if ctx.invoked_subcommand is not None:
@@ -624,7 +718,8 @@ def rules_show(rule_id: Annotated[str, typer.Argument(help="Rule ID, e.g. SCH001
                        epilog="[b]Examples[/b]\n\n  regtls profiles\n\n  regtls profiles show stig-iis10")
 def profiles_list(
     ctx: typer.Context,
-    format: Annotated[ViewFormat, typer.Option("--format", "-f", help="Output format.")] = ViewFormat.table,
+    format: Annotated[ViewFormat, typer.Option("--format", "-f", help="Output format.",
+                                                  case_sensitive=False)] = ViewFormat.text,
 ) -> None:
     """Every shipped profile: name, title, absence policy, number of rules."""
     if ctx.invoked_subcommand is not None:
@@ -660,7 +755,9 @@ def dump(
     key: Annotated[str | None, typer.Option(help="Only this key and its subkeys (HKLM and CurrentControlSet "
                                             "are understood); .reg lines outside it are skipped unchecked.",
                                             show_default=False)] = None,
-    format: Annotated[DumpFormat, typer.Option("--format", "-f", help="Output format.")] = DumpFormat.json,
+    format: Annotated[DumpFormat, typer.Option("--format", "-f", help="Output format.",
+                                                  case_sensitive=False)] = DumpFormat.json,
+    output: Output = None,
     backend: Backend = BackendName.python_registry,
     no_logs: NoLogs = False,
     max_copy: MaxCopy = None,
@@ -672,6 +769,7 @@ def dump(
     from analyzer.report import dump as formats
     from analyzer.sources import SourceError
 
+    check_output(output, inputs)
     prefix = split_path(key) if key else None
     if key is not None and not prefix:
         fail(f"--key {key!r} is empty")
@@ -689,14 +787,14 @@ def dump(
         keys = list(machine.walk(start, on_error=lambda p, e: errors.append(f"{join_path(p)}: {e}")))
     except SourceError as exc:
         fail(str(exc))
-    width, color = _terminal()
+    width, color = _terminal() if output is None else (120, False)
     if format is DumpFormat.json:
         text = formats.render_json(machine, keys)
     elif format is DumpFormat.reg:
         text = formats.render_reg(machine, keys)
     else:
         text = formats.render_table(machine, keys, width, color)
-    write_output(text, None)
+    write_output(text, output)
     for d in loaded.diagnostics:
         where = ":".join(str(p) for p in (d.file, d.line, d.column) if p is not None)
         typer.echo(f"regtls: {d.level}: {where}: {d.message}", err=True)
@@ -706,13 +804,28 @@ def dump(
 
 
 def main() -> None:
-    """Console-script entry point; any unexpected error is one line on stderr and exit code 2; SIGINT and SIGTERM
-    remove the temporary files, end the workers and exit 130 and 143 after one line on stderr."""
+    """Console-script entry point: an option error or any unexpected error is one line on stderr and exit 2;
+    SIGINT and SIGTERM remove the temporary files, end the workers and exit 130 and 143 after one line on stderr."""
+    from typer._click import exceptions as click_errors  # typer's own click (typer >= 0.29 vendors it)
+
     from analyzer.interrupts import Interrupted, install
 
     install()
     try:
-        app()
+        code = app(standalone_mode=False)
+    except click_errors.NoArgsIsHelpError as exc:
+        exc.show()
+        raise SystemExit(2) from None
+    except click_errors.UsageError as exc:
+        hint = f" (see '{exc.ctx.command_path} -h')" if exc.ctx is not None else ""
+        typer.echo(f"regtls: error: {' '.join(exc.format_message().split())}{hint}", err=True)
+        raise SystemExit(2) from None
+    except click_errors.ClickException as exc:
+        typer.echo(f"regtls: error: {' '.join(exc.format_message().split())}", err=True)
+        raise SystemExit(2) from None
+    except typer.Abort:
+        typer.echo("regtls: interrupted", err=True)
+        raise SystemExit(2) from None
     except SystemExit:
         raise
     except Interrupted as exc:
@@ -727,3 +840,4 @@ def main() -> None:
         typer.echo(f"regtls: internal error: {type(exc).__name__}: {exc} (set REGTLS_DEBUG=1 for details)",
                    err=True)
         raise SystemExit(2) from None
+    raise SystemExit(code if isinstance(code, int) else 0)

@@ -19,13 +19,14 @@ from analyzer.sources.folder import MachineSource
 
 if TYPE_CHECKING:
     from analyzer.fleetrun import Options
+    from analyzer.profiles import Profile
 
 
 class ClusterError(Exception):
     """The cluster cannot be reached or used; the message is one line."""
 
 
-def _judge_in(folder: str, source: MachineSource, profile: str, backend: str, logs: bool) -> Row:
+def _judge_in(folder: str, source: MachineSource, profile: str | Profile, backend: str, logs: bool) -> Row:
     """In the forked child: judge from the client's working folder, so relative paths name the same files."""
     from analyzer import scan
 
@@ -37,7 +38,7 @@ def _judge_in(folder: str, source: MachineSource, profile: str, backend: str, lo
     return scan.judge(source, profile, backend, logs)
 
 
-def judge_remote(source: MachineSource, profile: str, backend: str, logs: bool, timeout: float | None,
+def judge_remote(source: MachineSource, profile: str | Profile, backend: str, logs: bool, timeout: float | None,
                  folder: str) -> Row:
     """On a Dask worker: judge one machine in a forked child (the same function a local scan runs)."""
     from analyzer import scan, workers

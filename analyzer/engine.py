@@ -8,6 +8,7 @@ from pathlib import Path
 from analyzer.inputs import InputInfo, Loaded, sha256_file
 from analyzer.inputs import load as load_inputs
 from analyzer.knowledge import Setting
+from analyzer.knowledge.identity import identity_of
 from analyzer.knowledge.osinfo import OsInfo
 from analyzer.knowledge.state import MachineState, evaluate
 from analyzer.machine import Machine
@@ -30,7 +31,8 @@ class Finding:
     def to_json(self) -> dict[str, object]:
         """The report's ``findings`` entry."""
         return {"rule": self.rule, "level": self.level, "message": self.message,
-                "location": self.location.to_json() if self.location else None}
+                "location": self.location.to_json() if self.location else None,
+                "docs": f"regtls rules show {self.rule}"}
 
     def sort_key(self) -> tuple[int, str, int, str]:
         """Errors first, then by file, line and rule (a rule's own order is kept)."""
@@ -160,7 +162,8 @@ def run(loaded: Loaded, profile: Profile) -> Report:
         if outcome.status == FAIL:
             findings += [Finding(rule_id, level, hit.message, hit.location) for hit in outcome.hits]
     findings.sort(key=Finding.sort_key)
-    diagnostics = sorted(set(loaded.diagnostics + state.diagnostics), key=Diagnostic.sort_key)
+    diagnostics = sorted(set(loaded.diagnostics + state.diagnostics + identity_of(loaded.machine)[1]),
+                         key=Diagnostic.sort_key)
     return Report(profile, loaded, state, list(state.settings.values()), findings,
                   results, diagnostics, verdict_of(findings, results), count(findings, results))
 

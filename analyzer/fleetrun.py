@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from analyzer.inputs import sha256_file
+from analyzer.profiles import Profile
 from analyzer.scan import Row, _profile, scan
 from analyzer.sources.folder import MachineSource, logs_for
 from analyzer.store import Store, fingerprint
@@ -17,7 +18,7 @@ from analyzer.store import Store, fingerprint
 class Options:
     """How machines are judged: profile, hive backend, log replay, per-machine timeout, local workers."""
 
-    profile: str
+    profile: str | Profile  # a Profile object when --select/--ignore changed a named one
     backend: str
     logs: bool = True
     timeout: float | None = None
@@ -53,7 +54,7 @@ def _digests(source: MachineSource) -> list[tuple[str, str]]:
 
 def _settings(options: Options) -> dict[str, object]:
     profile = _profile(options.profile)
-    return {"profile": options.profile, "levels": sorted(profile.levels.items()), "absence": profile.absence,
+    return {"profile": profile.name, "levels": sorted(profile.levels.items()), "absence": profile.absence,
             "backend": options.backend, "logs": options.logs}
 
 
@@ -86,7 +87,7 @@ def run(sources: list[MachineSource], options: Options, engine: Engine = local, 
 
     def done(row: Row) -> None:
         print_, digests = prints[row.id]
-        store.put(row, print_, options.profile, digests)
+        store.put(row, print_, _profile(options.profile).name, digests)
         progress(row)
 
     judged = {r.id: r for r in engine(todo, options, done)} if todo else {}

@@ -252,6 +252,9 @@ def load(paths: list[FsPath], backend: str = DEFAULT_BACKEND, wanted: Scope | No
             continue
         reader = RegReader(path, item.display, wanted, check_all)
         ops = list(reader if wanted is None else kept(reader, wanted))
+        not_reg = next((d for d in reader.diagnostics if d.code == "bad-header"), None)
+        if not_reg is not None and not path.name.lower().endswith(".reg"):  # a .reg with a bad header is REG001
+            raise SourceError(f"{item.display}: not a .reg file ({not_reg.message})", item.display)
         machine.apply(ops, reader.display)
         regs.append(RegFile(reader.display, reader.encoding, reader.version, ops, reader.diagnostics))
         infos.append(InputInfo(item.display, "reg", sha256_file(path),

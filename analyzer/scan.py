@@ -43,6 +43,8 @@ class Row:
     diagnostics: list[dict[str, object]] = field(default_factory=list)
     warnings: int = 0
     users_tls_off: int | None = None  # users whose WinINet keeps neither TLS 1.2 nor 1.3 (None: no user hives)
+    computer_name: str | None = None
+    undecided: list[str] = field(default_factory=list)  # why: "RULE: reason" of each undecided requirement
 
     def to_json(self, settings: bool = True) -> dict[str, object]:
         """The ``regtls.scan/1`` object of one machine (one JSON Lines record; ``settings`` may be left out)."""
@@ -68,18 +70,23 @@ TRANSIENT = ("worker ", "timed out after ")
 
 
 @functools.cache
-def _profile(name: str) -> Profile:
-    """The profile, loaded once per process (a worker judges many machines with it)."""
+def _named(name: str) -> Profile:
     from analyzer.engine import choose_profile
 
     return choose_profile(name)
+
+
+def _profile(profile: str | Profile) -> Profile:
+    """The profile (a name is loaded once per process: a worker judges many machines with it); a Profile object
+    (``--select``/``--ignore`` applied) is used as it is."""
+    return _named(profile) if isinstance(profile, str) else profile
 
 
 _BACKEND_MODULES = {"python-registry": "analyzer.sources.backend_pyregistry",
                     "regipy": "analyzer.sources.backend_regipy"}
 
 
-def warm(profile: str, backend: str) -> None:
+def warm(profile: str | Profile, backend: str) -> None:
     """Load the profile, the engine and the hive library now, so that every forked worker shares them."""
     import importlib
 
@@ -94,7 +101,7 @@ def failed_row(source: MachineSource, why: str) -> Row:
                diagnostics=[{"file": source.name, "level": "error", "code": "unreadable", "message": why}])
 
 
-def judge(source: MachineSource, profile: str, backend: str, logs: bool = True) -> Row:
+def judge(source: MachineSource, profile: str | Profile, backend: str, logs: bool = True) -> Row:
     """Judge one machine; any failure becomes the row's ``error`` (this runs in a worker process)."""
     if source.problem is not None:
         return failed_row(source, source.problem)
@@ -105,9 +112,10 @@ def judge(source: MachineSource, profile: str, backend: str, logs: bool = True) 
         return failed_row(source, " ".join(str(exc).split()) or type(exc).__name__)
 
 
-def _judged(source: MachineSource, paths: list[Path], profile: str, backend: str, logs: bool,
+def _judged(source: MachineSource, paths: list[Path], profile: str | Profile, backend: str, logs: bool,
             shown: Callable[[str], str]) -> Row:
     from analyzer.engine import check as run_check
+    from analyzer.knowledge.identity import identify
     from analyzer.sources.users import users_tls_off
 
     report = run_check(paths, _profile(profile), backend, logs)
@@ -123,7 +131,9 @@ def _judged(source: MachineSource, paths: list[Path], profile: str, backend: str
     return Row(source.name, [shown(i.path) for i in report.loaded.inputs], report.os.name if report.os else None,
                report.os.build if report.os else None, system.control_set if system else None, report.verdict,
                failing, report.counts, None, source.id, findings, settings, diagnostics, warnings,
-               users_tls_off=users_tls_off(report.settings) if report.loaded.users else None)
+               users_tls_off=users_tls_off(report.settings) if report.loaded.users else None,
+               computer_name=identify(report.loaded.machine).computer_name,
+               undecided=[f"{r.rule}: {r.message}" for r in report.results if r.status == "undecided"])
 
 
 def _shown(data: dict[str, object], shown: Callable[[str], str]) -> dict[str, object]:
@@ -135,7 +145,7 @@ def _shown(data: dict[str, object], shown: Callable[[str], str]) -> dict[str, ob
     return out
 
 
-def scan(sources: list[MachineSource], profile: str, backend: str, jobs: int, logs: bool = True,
+def scan(sources: list[MachineSource], profile: str | Profile, backend: str, jobs: int, logs: bool = True,
          progress: Callable[[Row], None] = lambda row: None, timeout: float | None = None) -> list[Row]:
     """Judge every machine, each in a forked worker (at most ``jobs`` at once); rows in the order of ``sources``.
 
@@ -171,12 +181,12 @@ def render_csv(rows: list[Row]) -> str:
     """CSV for spreadsheets: machine, os, build, control set, verdict, failing rules, counts, error."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["machine", "os", "build", "control_set", "verdict", "failing_rules", "errors", "warnings",
-                     "undecided", "error"])
+    writer.writerow(["machine", "computer_name", "os", "build", "control_set", "verdict", "failing_rules", "errors",
+                     "warnings", "undecided", "error", "undecided_why"])
     for r in rows:
-        writer.writerow([r.machine, r.os or "", r.build or "", r.control_set or "", r.verdict, " ".join(r.failing),
-                         r.counts.get("error", ""), r.counts.get("warning", ""), r.counts.get("undecided", ""),
-                         r.error or ""])
+        writer.writerow([r.machine, r.computer_name or "", r.os or "", r.build or "", r.control_set or "", r.verdict,
+                         " ".join(r.failing), r.counts.get("error", ""), r.counts.get("warning", ""),
+                         r.counts.get("undecided", ""), r.error or "", "; ".join(r.undecided)])
     return buf.getvalue()
 
 
@@ -191,13 +201,13 @@ def rows_table(rows: list[Row], width: int, color: bool) -> str:
 
     out, buf = console(width, color)
     table = Table(title="Machines", title_justify="left")
-    for col in ("machine", "OS", "verdict", "failing rules / error"):
+    for col in ("machine", "computer", "OS", "verdict", "failing rules / error / why undecided"):
         table.add_column(col, overflow="fold")
     for r in rows:
         os_name = f"{r.os} ({r.build})" if r.os else ""
-        table.add_row(printable(r.machine), printable(os_name),
-                      Text(r.verdict, style=LEVEL_STYLE.get(r.verdict, "bold red")),
-                      printable(r.error or " ".join(r.failing)))
+        why = r.error or " ".join(r.failing) or ("; ".join(r.undecided) if r.verdict == "undecided" else "")
+        table.add_row(printable(r.machine), printable(r.computer_name or ""), printable(os_name),
+                      Text(r.verdict, style=LEVEL_STYLE.get(r.verdict, "bold red")), printable(why))
     out.print(table)
     verdicts = {v: sum(r.verdict == v for r in rows) for v in ("pass", "fail", "undecided", "unreadable")}
     out.print(", ".join(f"{n} {v}" for v, n in verdicts.items() if n) + f" ({len(rows)} machines)")

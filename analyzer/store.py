@@ -98,6 +98,12 @@ class Store:
         return {str(i): str(f) for i, f, e in self.db.execute("SELECT id, fingerprint, error FROM machines")
                 if not Row(machine="", inputs=[], error=e).transient}
 
+    def profile(self) -> str | None:
+        """The profile the stored rows were judged with (the most used one), or None for an empty database."""
+        found = self.db.execute("SELECT profile FROM machines GROUP BY profile ORDER BY COUNT(*) DESC, profile "
+                                "LIMIT 1").fetchone()
+        return str(found[0]) if found else None
+
     def rows(self, ids: Iterable[str] | None = None) -> list[Row]:
         """Stored rows (all, or those of ``ids``), ordered by machine name and id."""
         found = [Row.from_json(json.loads(text)) for (text,) in

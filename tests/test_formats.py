@@ -84,7 +84,10 @@ def test_sarif_check_hive_pair() -> None:
         assert descriptor["defaultConfiguration"] == {"level": rule.level}
         assert descriptor["properties"]["tags"] == [rule.id.rstrip("0123456789")]
     sch001 = driver["rules"][sorted(catalog).index("SCH001")]
-    assert sch001["fullDescription"]["text"].startswith("the effective state of ``Protocols\\TLS 1.2\\Client``: ")
+    assert sch001["fullDescription"]["text"].startswith("the effective state of Protocols\\TLS 1.2\\Client: ")
+    assert sch001["helpUri"] == "https://learn.microsoft.com/azure/backup/transport-layer-security"
+    assert sch001["help"]["text"].endswith("\nregtls rules show SCH001\n")
+    assert all(d["helpUri"].startswith("https://") for d in driver["rules"])
     compliant = ('#### Compliant\n\n```reg\nWindows Registry Editor Version 5.00\n\n[HKEY_LOCAL_MACHINE\\SYSTEM\\'
                  'CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2\\Client]\n'
                  '"Enabled"=dword:00000001\n"DisabledByDefault"=dword:00000000\n```')
@@ -242,12 +245,13 @@ def test_junit_lint_typos_and_unreadable_file(tmp_path: Path) -> None:
     assert reg001.result[0].text == (
         f"{TYPOS}:5:1: error: value ignored: the key line at line 4 is rejected\n"
         f"{TYPOS}:6:1: error: value ignored: the key line at line 4 is rejected\n"
-        f"{TYPOS}:16:34: error: dword: takes 1 to 8 hex digits, this has 9: regedit skips this line")
+        f"{TYPOS}:16:34: error: dword: takes 1 to 8 hex digits, this has 9: regedit skips this line\n"
+        "docs: regtls rules show REG001")
     (sch003,) = [case for case in typos if case.name == "SCH003 value-on-protocol-key"]
     assert sch003.result[0].text == (
         f"{TYPOS}:12:1: error: Enabled on 'TLS 1.2' is not read: it belongs in the Client or Server subkey\n"
         "    HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2"
-        "\\Enabled")
+        "\\Enabled\ndocs: regtls rules show SCH003")
     assert (unreadable.name, unreadable.tests, unreadable.errors) == (str(bad), 1, 1)
     assert outcomes(unreadable) == {"read input": [("error", "unreadable", f"{bad}: binary data, not a .reg file")]}
 
@@ -276,7 +280,8 @@ def test_junit_check_puts_each_finding_in_its_files_suite() -> None:
         f"{HIVES[1]}: error: {report['findings'][0]['message']}",
         "    HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319\\SchUseStrongCrypto",
         f"{HIVES[1]}: error: {report['findings'][1]['message']}",
-        "    HKEY_LOCAL_MACHINE\\SOFTWARE\\WOW6432Node\\Microsoft\\.NETFramework\\v4.0.30319\\SchUseStrongCrypto"]
+        "    HKEY_LOCAL_MACHINE\\SOFTWARE\\WOW6432Node\\Microsoft\\.NETFramework\\v4.0.30319\\SchUseStrongCrypto",
+        "docs: regtls rules show NET001"]
 
 
 def machine_run() -> Run:
@@ -308,7 +313,7 @@ def test_github_lint_typos_and_unreadable_file(tmp_path: Path) -> None:
     code, out, err = regtls("lint", TYPOS, bad, "--format", "github", cwd=REPO)
     assert (code, err) == (2, f"regtls: error: {bad}: binary data, not a .reg file\n"
                               "regtls: fail: 7 errors, 1 warnings, 0 notes in 2 file(s), 1 unreadable\n")
-    assert out.splitlines() == [
+    expected = [
         f"::error file={TYPOS},line=4,col=2,title=REG002 reg-abbreviated-root::unknown root key 'HKLM': regedit "
         "ignores this key and its values until the next key line; write HKEY_LOCAL_MACHINE",
         f"::error file={TYPOS},line=5,col=1,title=REG001 reg-line-rejected::value ignored: the key line at line 4 is "
@@ -325,8 +330,10 @@ def test_github_lint_typos_and_unreadable_file(tmp_path: Path) -> None:
         "has 9: regedit skips this line",
         f"::warning file={TYPOS},line=15,title=XCK004 half-done-view::one view only: SchUseStrongCrypto is set for "
         ".NET v4.0.30319 in the 64-bit view but not for the WOW6432Node view",
-        f"::error file={bad}::{bad}: binary data, not a .reg file",
     ]
+    # each finding points to its rule's documentation; the unreadable file is no finding
+    assert out.splitlines() == [f"{line} (regtls rules show {line.split('title=')[1][:6]})" for line in expected] + [
+        f"::error file={bad}::{bad}: binary data, not a .reg file"]
     assert out.endswith("\n")
 
 
@@ -336,7 +343,8 @@ def test_github_hive_findings_have_no_line() -> None:
     lines = out.splitlines()
     assert len(lines) == 7
     assert lines[-1] == (f"::error file={HIVES[0]},title=SCH001 tls12-client-enabled::TLS 1.2 Client is not-default "
-                         "(os-default): not set; Windows Server 2008 R2 SP1 default: not-default")
+                         "(os-default): not set; Windows Server 2008 R2 SP1 default: not-default "
+                         "(regtls rules show SCH001)")
 
 
 def test_github_escapes_file_and_message(tmp_path: Path) -> None:
@@ -351,8 +359,9 @@ def test_github_escaping_functions_and_machine_findings() -> None:
     assert github.escape_data("50% done,\r\nnext: a") == "50%25 done,%0D%0Anext: a"
     assert github.escape_property("a%b,c:d\r\ne") == "a%25b%2Cc%3Ad%0D%0Ae"
     assert github.as_lines(machine_run(), REPO) == [
-        "::error title=OS001 kb3140245-installed::KB3140245 is missing: 50%25, see: KB%0Anext",
-        "::notice title=SCH001 tls12-client-enabled::key only"]
+        "::error title=OS001 kb3140245-installed::KB3140245 is missing: 50%25, see: KB%0Anext "
+        "(regtls rules show OS001)",
+        "::notice title=SCH001 tls12-client-enabled::key only (regtls rules show SCH001)"]
 
 
 # --- Markdown --------------------------------------------------------------------------------------------------
@@ -375,10 +384,12 @@ def test_markdown_lint_small_file(tmp_path: Path) -> None:
         "## Findings\n\n"
         "| level | rule | location | message |\n"
         "|---|---|---|---|\n"
-        "| error | SCH002 protocol-key-unknown | `small.reg:3:1`<br>`HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\"
+        "| error | SCH002 protocol-key-unknown<br>`regtls rules show SCH002` "
+        "| `small.reg:3:1`<br>`HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\"
         "Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS\\|1.2` | protocol key 'TLS\\|1.2' is not one Schannel "
         "reads |\n"
-        "| error | REG001 reg-line-rejected | `small.reg:5:27` | dword: takes 1 to 8 hex digits, this has 9: regedit "
+        "| error | REG001 reg-line-rejected<br>`regtls rules show REG001` "
+        "| `small.reg:5:27` | dword: takes 1 to 8 hex digits, this has 9: regedit "
         "skips this line |\n\n"
         "## Files\n\n"
         "| file | errors | warnings | notes | undecided | SHA-256 |\n"
@@ -412,7 +423,8 @@ def test_markdown_check_lists_results_and_inputs() -> None:
     assert "| OS002 kb4019276-installed | error | not-applicable | " in out
     findings = lines[lines.index("## Findings") + 4:lines.index("## Rule results") - 1]
     assert len(findings) == 7 and findings[-1] == (
-        f"| error | SCH001 tls12-client-enabled | `{HIVES[0]}`<br>`HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001\\Control\\"
+        f"| error | SCH001 tls12-client-enabled<br>`regtls rules show SCH001` "
+        f"| `{HIVES[0]}`<br>`HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001\\Control\\"
         "SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2\\Client\\Enabled` | TLS 1.2 Client is not-default "
         "(os-default): not set; Windows Server 2008 R2 SP1 default: not-default |")
     assert "## Notifications" not in out

@@ -20,7 +20,7 @@ REG = SAMPLES / "reg"
 def test_lint_text_is_compiler_style(tmp_path: Path) -> None:
     code, out, err = regtls("lint", "samples/reg/tls12-typos.reg", cwd=REPO)
     assert code == 1
-    assert out.splitlines() == [
+    expected = [
         "samples/reg/tls12-typos.reg:4:2: error REG002 unknown root key 'HKLM': regedit ignores this key and its "
         "values until the next key line; write HKEY_LOCAL_MACHINE",
         "samples/reg/tls12-typos.reg:5:1: error REG001 value ignored: the key line at line 4 is rejected",
@@ -29,12 +29,14 @@ def test_lint_text_is_compiler_style(tmp_path: Path) -> None:
         "mean 'TLS 1.2'?",
         "samples/reg/tls12-typos.reg:12:1: error SCH003 Enabled on 'TLS 1.2' is not read: it belongs in the Client "
         "or Server subkey",
-        "samples/reg/tls12-typos.reg:15: error NET001 64-bit view: v4.0.30319 SchUseStrongCrypto is invalid "
+        "samples/reg/tls12-typos.reg:15:1: error NET001 64-bit view: v4.0.30319 SchUseStrongCrypto is invalid "
         "(SchUseStrongCrypto is REG_SZ, not REG_DWORD)",
-        "samples/reg/tls12-typos.reg:15: warning XCK004 one view only: SchUseStrongCrypto is set for .NET v4.0.30319 "
+        "samples/reg/tls12-typos.reg:15:1: warning XCK004 one view only: SchUseStrongCrypto is set for .NET v4.0.30319 "
         "in the 64-bit view but not for the WOW6432Node view",
         "samples/reg/tls12-typos.reg:16:34: error REG001 dword: takes 1 to 8 hex digits, this has 9: regedit skips "
         "this line"]
+    # every line is file:line:col: and points to the rule's documentation
+    assert out.splitlines() == [f"{line} [regtls rules show {line.split()[2]}]" for line in expected]
     assert err == "regtls: fail: 7 errors, 1 warnings, 0 notes in 1 file(s)\n"
 
 
@@ -52,9 +54,9 @@ def test_unreadable_file_does_not_hide_the_others(tmp_path: Path) -> None:
     junk.write_bytes(bytes(range(256)) * 4)
     code, out, err = regtls("lint", junk, REG / "disable-tls12-client.reg")
     assert code == 2
-    assert out.splitlines()[0].endswith("disable-tls12-client.reg:4: error SCH001 TLS 1.2 Client is disabled "
-                                        "(explicit): Enabled=0, DisabledByDefault=1")
-    assert out.splitlines()[-1] == f"{junk}: error unreadable {junk}: binary data, not a .reg file"
+    assert out.splitlines()[0].endswith("disable-tls12-client.reg:4:1: error SCH001 TLS 1.2 Client is disabled "
+                                        "(explicit): Enabled=0, DisabledByDefault=1 [regtls rules show SCH001]")
+    assert out.splitlines()[-1] == f"{junk}:1:1: error unreadable {junk}: binary data, not a .reg file"
     assert err.splitlines()[0] == f"regtls: error: {junk}: binary data, not a .reg file"
 
 
@@ -93,3 +95,30 @@ def test_pre_commit_hook_runs_on_a_real_repository(tmp_path: Path) -> None:
     assert "regtls lint" in proc.stdout and "Failed" in proc.stdout
     assert "bad.reg:8:1: error SCH002 protocol key 'TLS1.2'" in proc.stdout
     assert "good.REG" not in proc.stdout.split("Failed", 1)[1]
+
+
+def test_readme_pre_commit_snippet_runs_as_written(tmp_path: Path) -> None:
+    """The README's ``.pre-commit-config.yaml`` (``repo`` pointing at this clone) under a real ``pre-commit run``."""
+    beside = Path(sys.executable).parent / "pre-commit"
+    pre_commit = str(beside) if beside.exists() else shutil.which("pre-commit")
+    if pre_commit is None:
+        pytest.skip("pre-commit is not installed (it is in the test extra)")
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    snippet = readme.split("`.pre-commit-config.yaml`", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    assert "repo: /opt/regtls\n" in snippet
+    work = tmp_path / "work"
+    work.mkdir()
+    shutil.copy(REG / "tls12-typos.reg", work / "bad.reg")
+    shutil.copy(REG / "tls12-complete.reg", work / "good.reg")
+    (work / ".pre-commit-config.yaml").write_text(snippet.replace("/opt/regtls", str(REPO)))
+    identity = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid", "GIT_COMMITTER_NAME": "t",
+                "GIT_COMMITTER_EMAIL": "t@example.invalid"}
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache"), **identity}
+    subprocess.run(["git", "init", "-q"], cwd=work, check=True, env=env)
+    subprocess.run(["git", "add", "."], cwd=work, check=True, env=env)
+    proc = subprocess.run([pre_commit, "run", "--all-files"], cwd=work, env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "regtls lint" in proc.stdout and "Failed" in proc.stdout
+    assert "bad.reg:8:1: error SCH002 protocol key 'TLS1.2'" in proc.stdout
+    assert "good.reg" not in proc.stdout.split("Failed", 1)[1]

@@ -50,7 +50,7 @@ def _commands(folder: Path, out: Path) -> list[list[str]]:
             ["check", str(folder), "--format", "json", "--output", str(out / "report.json")],
             ["check", str(folder / "disk.img")],
             ["check", str(folder / "SYSTEM.LOG1")],
-            ["dump", str(folder / "SOFTWARE"), "--format", "table"],
+            ["dump", str(folder / "SOFTWARE"), "--format", "text"],
             ["state", *hives, change, "--format", "json"],
             ["lint", change],
             ["fix", *hives, "--output", str(out / "fix.reg"), "--undo", str(out / "undo.reg")],
@@ -167,7 +167,7 @@ DETERMINISTIC = [
     ["check", "{system}", "{software}", "--format", "json", "--backend", "regipy"],
     ["dump", "{system}", "{change}", "--format", "json"],
     ["dump", "{software}", "--format", "reg", "--backend", "regipy"],
-    ["dump", "{system}", "--format", "table"],
+    ["dump", "{system}", "--format", "text"],
     ["state", "{system}", "{software}"],
     ["lint", "{change}", "--format", "json"],
 ]

@@ -16,6 +16,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 DEFAULT_PROFILE = "azure-backup"
 ABSENCE_POLICIES = ("os-default", "finding")
 LEVELS = ("error", "warning", "note", "off")
+KEYS = ("extends", "name", "title", "description", "absence", "sources", "uncertain", "select", "ignore", "rules")
 
 
 class ProfileError(Exception):
@@ -60,6 +61,9 @@ def _levels(where: str, table: Any, known: dict[str, str]) -> dict[str, str]:
 
 
 def _from_data(where: str, data: dict[str, Any], known: dict[str, str], base: Profile | None) -> Profile:
+    for key in data:
+        if key not in KEYS:
+            raise ProfileError(f"{where}: unknown key {key!r} (known: {', '.join(KEYS)})")
     absence = str(data.get("absence", base.absence if base else "os-default"))
     if absence not in ABSENCE_POLICIES:
         raise ProfileError(f"{where}: absence must be one of {', '.join(ABSENCE_POLICIES)}, not {absence!r}")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from analyzer import __version__
-from analyzer.engine import Report
+from analyzer.engine import Finding, Report
 from analyzer.report import console, to_json
 from analyzer.report.state import STYLE, header, machine_json, print_state
 
@@ -51,20 +52,45 @@ def summary_line(report: Report) -> str:
             f"{c['undecided']} undecided) with profile {report.profile.name}")
 
 
-def render_table(report: Report, width: int = 120, color: bool = False) -> str:
-    """The report as rich tables (plain text when ``color`` is false)."""
+def docs_hint(rule: str) -> str:
+    """Where a finding's rule is documented: every format points there."""
+    return f"regtls rules show {rule}"
+
+
+def _finding(out: Console, f: Finding) -> None:
+    """A finding as lines: level, rule and file first; the message; the key path on its own line, never broken."""
+    loc = f.location
+    head = Text()
+    head.append(f.level, style=LEVEL_STYLE.get(f.level, ""))
+    head.append(f" {f.rule}")
+    if loc and loc.file:
+        head.append(f" {loc.where()}")
+    head.append(f"  ({docs_hint(f.rule)})", style="dim")
+    out.print(head, no_wrap=True, overflow="ignore", crop=False)
+    out.print(Text(f"  {f.message}"))
+    if loc and loc.key:
+        path = loc.key + (f"\\{loc.value or '(Default)'}" if loc.value is not None else "")
+        out.print(Text(f"    {path}", style="dim"), no_wrap=True, overflow="ignore", crop=False)
+
+
+def render_table(report: Report, width: int = 120, color: bool = False, detail: str = "normal") -> str:
+    """The report as text: the verdict and the failing findings first (printed once).
+
+    ``detail`` is ``quiet`` (only those), ``normal`` (also what a .reg change does, the machine and inputs, the
+    undecided requirements with their reasons and the reader's diagnostics) or ``verbose`` (also every
+    setting and every rule's result, as tables).
+    """
     out, buf = console(width, color)
-    out.print(f"regtls {__version__} · profile {report.profile.name}: {report.profile.title}")
-    header(out, report.loaded, report.state)
-    print_state(out, report.state)
-
-    results = Table(title="Requirements", title_justify="left")
-    for col in ("rule", "status", "level", "message"):
-        results.add_column(col, overflow="fold")
-    for r in report.results:
-        results.add_row(f"{r.rule} {r.name}", _styled(r.status), r.level, r.message)
-    out.print(results)
-
+    out.print(Text(summary_line(report), style=LEVEL_STYLE.get(report.verdict, "")))
+    for f in report.findings:
+        _finding(out, f)
+    if detail == "quiet":
+        for d in report.diagnostics:
+            if d.level != "note":
+                where = ":".join(str(p) for p in (d.file, d.line, d.column) if p is not None)
+                out.print(Text(f"{d.level}: {where}: {d.message}", style=LEVEL_STYLE.get(d.level, "")))
+        return buf.getvalue()
+    out.print()
     if report.what_if:
         change = report.what_if
         table = Table(title=f"What the .reg change does (verdict {change.verdict_before} -> {report.verdict})",
@@ -74,18 +100,22 @@ def render_table(report: Report, width: int = 120, color: bool = False) -> str:
         for name, before, after in change.rules + change.settings:
             table.add_row(name, _styled(before), _styled(after))
         out.print(table)
-
-    if report.findings:
-        findings = Table(title="Findings", title_justify="left")
-        for col in ("level", "rule", "location", "message"):
-            findings.add_column(col, overflow="fold")
-        for f in report.findings:
-            loc = f.location
-            where = (loc.where() + (f" {loc.key}" if loc.key and loc.line is None else "")) if loc else ""
-            findings.add_row(_styled(f.level), f.rule, where, f.message)
-        out.print(findings)
+    undecided = [r for r in report.results if r.status == "undecided"]
+    if undecided and detail != "verbose":
+        out.print(Text(f"undecided ({len(undecided)}): what the inputs do not hold", style=LEVEL_STYLE["undecided"]))
+        for r in undecided:
+            out.print(Text(f"  {r.rule} {r.name}: {r.message}"))
+    out.print(f"regtls {__version__} · profile {report.profile.name}: {report.profile.title}")
+    header(out, report.loaded, report.state)
+    if detail == "verbose":
+        print_state(out, report.state)
+        results = Table(title="Requirements", title_justify="left")
+        for col in ("rule", "status", "level", "message"):
+            results.add_column(col, overflow="fold")
+        for r in report.results:
+            results.add_row(f"{r.rule} {r.name}", _styled(r.status), r.level, r.message)
+        out.print(results)
     for d in report.diagnostics:
         where = ":".join(str(p) for p in (d.file, d.line, d.column) if p is not None)
         out.print(Text(f"{d.level}: {where}: {d.message}", style=LEVEL_STYLE.get(d.level, "")))
-    out.print(Text(summary_line(report), style=LEVEL_STYLE.get(report.verdict, "")))
     return buf.getvalue()

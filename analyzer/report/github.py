@@ -37,7 +37,7 @@ def _file(path: str | None, cwd: Path) -> str | None:
 def _finding(finding: Finding, names: dict[str, str], cwd: Path) -> str:
     loc = finding.location
     title = f"{finding.rule} {names[finding.rule]}" if finding.rule in names else finding.rule
-    return command(finding.level, finding.message,
+    return command(finding.level, f"{finding.message} (regtls rules show {finding.rule})",
                    {"file": _file(loc.file if loc else None, cwd), "line": loc.line if loc else None,
                     "col": loc.column if loc and loc.line is not None else None, "title": title})
 

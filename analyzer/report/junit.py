@@ -46,7 +46,8 @@ def _failure(case: ET.Element, findings: list[Finding]) -> None:
     level = min((f.level for f in findings), key=LEVEL_ORDER.__getitem__)
     message = "; ".join(dict.fromkeys(f.message for f in findings))
     failure = ET.SubElement(case, "failure", type=level, message=clean(message))
-    failure.text = clean("\n".join(line for f in findings for line in describe(f.location, f.level, f.message)))
+    failure.text = clean("\n".join([*(line for f in findings for line in describe(f.location, f.level, f.message)),
+                                    f"docs: regtls rules show {findings[0].rule}"]))
 
 
 def _error(case: ET.Element, diagnostics: list[Diagnostic]) -> None:

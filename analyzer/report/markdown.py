@@ -9,6 +9,7 @@ from analyzer import __version__
 from analyzer.engine import LEVEL_ORDER, Report, Run
 from analyzer.inputs import InputInfo
 from analyzer.knowledge import Setting, iso
+from analyzer.knowledge.identity import identify
 from analyzer.report.sarif import notifications, registry_path
 from analyzer.rules import UNDECIDED, Location, load_catalog
 
@@ -63,8 +64,9 @@ def as_lines(run: Run) -> list[str]:
     names = {rule.id: rule.name for rule in load_catalog().values()}
     if run.findings:
         out += table(["level", "rule", "location", "message"],
-                     [[f.level, cell(f"{f.rule} {names.get(f.rule, '')}".strip()), location(f.location),
-                       cell(f.message)] for f in run.findings])
+                     [[f.level, cell(f"{f.rule} {names.get(f.rule, '')}".strip()) + "<br>"
+                       + code(f"regtls rules show {f.rule}"), location(f.location), cell(f.message)]
+                      for f in run.findings])
     else:
         out.append("No findings.")
     if run.command == "lint":
@@ -117,6 +119,7 @@ def case_file(report: Report) -> list[str]:
         ["Windows", cell(f"{os.name} (build {os.build})" if os else "not identified")],
         ["product name", cell(os.product_name or "") if os else ""],
         ["architecture", cell(report.state.architecture or "not known")],
+        *([name, cell(str(value))] for name, value in identify(report.loaded.machine).to_json().items() if value),
         ["control set", cell(f"{system.control_set} (from {system.control_set_source})" if system
                              else "no SYSTEM hive")],
         ["profile", cell(f"{report.profile.name}: {report.profile.title}")],

@@ -14,8 +14,8 @@ from analyzer import __version__
 from analyzer.engine import Finding, Run
 from analyzer.report import to_json
 from analyzer.rules import Location, Rule, load_catalog
+from analyzer.rules.docs import help_uri, sections
 from analyzer.rules.docs import render as render_doc
-from analyzer.rules.docs import sections
 from analyzer.sources import Diagnostic
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -75,7 +75,9 @@ def rule_descriptor(rule: Rule) -> dict[str, object]:
         "name": rule.name,
         "shortDescription": {"text": rule.summary},
         "fullDescription": {"text": what},
-        "help": {"text": render_doc(rule), "markdown": _markdown_help(rule)},
+        "help": {"text": render_doc(rule) + f"\nregtls rules show {rule.id}\n",
+                 "markdown": _markdown_help(rule) + f"\n`regtls rules show {rule.id}`\n"},
+        **({"helpUri": uri} if (uri := help_uri(rule)) else {}),
         "defaultConfiguration": {"level": rule.level},
         "properties": {"tags": [rule.id.rstrip("0123456789")]},
     }

@@ -11,6 +11,7 @@ from analyzer.inputs import Loaded
 from analyzer.knowledge import VIEWS, Setting
 from analyzer.knowledge.ciphers import GROUPS, KEY_SIZES
 from analyzer.knowledge.dotnet import VALUES, VERSIONS
+from analyzer.knowledge.identity import identify
 from analyzer.knowledge.schannel import PROTOCOLS, ROLES
 from analyzer.knowledge.state import MachineState
 from analyzer.knowledge.updates import KBS
@@ -35,7 +36,8 @@ def machine_json(loaded: Loaded, state: MachineState) -> dict[str, object]:
     return {"os": state.os.to_json() if state.os else None,
             "control_set": system.control_set if system else None,
             "control_set_source": system.control_set_source if system else None,
-            "architecture": state.architecture, "wow64_view": state.has_32bit_view}
+            "architecture": state.architecture, "wow64_view": state.has_32bit_view,
+            "identity": identify(loaded.machine).to_json()}
 
 
 def as_dict(loaded: Loaded, state: MachineState) -> dict[str, object]:
@@ -121,6 +123,8 @@ def header(out: Console, loaded: Loaded, state: MachineState) -> None:
     if state.architecture:
         machine += f" · {state.architecture}"
     out.print(f"machine: {machine}")
+    if (identity := identify(loaded.machine).line()) is not None:
+        out.print(f"identity: {identity}")
     for info in loaded.inputs:
         out.print(f"input: {info.path} ({info.kind}, sha256 {info.sha256[:16]}…)")
 

@@ -106,7 +106,7 @@ def weak_hashes(ctx: Context) -> Outcome:
 
     When absent: MD5 is on (a failure).
 
-    References: KB245030; tls-facts.md §6.1.
+    References: KB245030.
     """
     return _all_off(ctx, "hash", "Hashes", WEAK_HASHES)
 
@@ -215,7 +215,7 @@ def unknown_algorithm_keys(ctx: Context) -> Outcome:
 
     When absent: nothing to check.
 
-    References: KB245030; tls-facts.md §6.1 (the "/" is part of the key name).
+    References: KB245030 (the "/" is part of the key name).
     """
     hits = []
     for group, names in GROUPS.items():

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+from analyzer.knowledge import Setting
 from analyzer.knowledge.dotnet import VALUES, VERSIONS, netfx_key
 from analyzer.knowledge.schannel import PROTOCOLS, ROLES, UNKNOWN, role_key
+from analyzer.knowledge.state import evaluate
 from analyzer.knowledge.winhttp import winhttp_key
+from analyzer.machine import Machine
 from analyzer.registry import REG_DWORD, Path, dword, fold
 from analyzer.rules import FAIL, PASS, Context, Hit, Location, Outcome, rule
 from analyzer.sources.regfile import Op, OpKind
@@ -148,18 +151,38 @@ def control_sets(ctx: Context) -> Outcome:
 
         [-HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2]
 
-    When absent: applies only with a SYSTEM hive that has more than one control set.
+    When absent: applies only with a SYSTEM hive that has more than one control set. With .reg change sets
+    on top of the hives (what-if, or ``regtls fix`` checking its own fix), a difference the change sets make
+    in the current control set is not a finding, unless the other set is the ``Default`` one: Windows saves
+    the current control set as LastKnownGood once the next boot is accepted (Select's ``LastKnownGood`` is
+    "the last control set that successfully started the system", KB102984; ``NotifyBootConfigStatus(TRUE)``
+    "saves the configuration as the last-known good configuration"), so a change applied to
+    ``CurrentControlSet`` reaches LastKnownGood by itself and writing the other control sets is not needed.
 
-    References: support.microsoft.com/kb/102984 (Select subkey entries).
+    References: https://support.microsoft.com/kb/102984 (Select subkey entries);
+    https://learn.microsoft.com/en-us/windows/win32/api/winsvc/nf-winsvc-notifybootconfigstatus
     """
     hits = []
+    changed = {reg.path for reg in ctx.loaded.regs}
+    deferred = 0
+    before: dict[str, Setting] | None = None
     for view in ctx.state.control_sets:
         roles = f" ({', '.join(view.roles)})" if view.roles else ""
         for mine, current in view.differences:
+            if "Default" not in view.roles and any(e.file in changed for e in current.evidence):
+                if before is None:  # the current control set in the hives alone, without the change sets
+                    before = evaluate(Machine(ctx.machine.mounts, ctx.machine.control_set)).settings
+                if before[current.id].state == mine.state:
+                    deferred += 1  # the change set made it; saved as LastKnownGood at the next accepted boot
+                    continue
             where = Location.of(mine.evidence[0]) if mine.evidence else None
             hits.append(Hit(f"{view.name}{roles}: {mine.id.split('/', 1)[1]} is {mine.state} ({mine.detail}), "
                             f"the current control set has {current.state}", where))
-    return _outcome(hits, "protocol state(s) differ in another control set", "all control sets agree")
+    ok = "all control sets agree"
+    if deferred:
+        ok = (f"{deferred} difference(s) come from the .reg change to the current control set; Windows saves the "
+              "current set as LastKnownGood after the next accepted boot (KB102984)")
+    return _outcome(hits, "protocol state(s) differ in another control set", ok)
 
 
 def _folded(path: Path) -> tuple[str, ...]:

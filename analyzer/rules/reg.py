@@ -49,7 +49,8 @@ def rejected(ctx: Context) -> Outcome:
 
     When absent: applies only to .reg inputs.
 
-    References: Wine regedit/reg import tests, run on Windows (../shared/knowledge/regedit-conformance);
+    References: Wine regedit/reg import tests, run on Windows
+    (https://gitlab.winehq.org/wine/wine/-/tree/master/programs/regedit/tests);
     support.microsoft.com (KB310516, .reg file syntax).
     """
     hits = [_hit(d) for d in _diagnostics(ctx, "error") if not _abbreviated(d)]
@@ -82,7 +83,8 @@ def abbreviated_root(ctx: Context) -> Outcome:
 
     When absent: applies only to .reg inputs.
 
-    References: Wine regedit (long root names only) and its tests (an unknown root drops the section).
+    References: Wine regedit (long root names only) and its tests (an unknown root drops the section):
+    https://gitlab.winehq.org/wine/wine/-/tree/master/programs/regedit/tests.
     """
     hits = [_hit(d) for d in _diagnostics(ctx, "error") if _abbreviated(d)]
     if hits:
@@ -114,7 +116,8 @@ def suspicious(ctx: Context) -> Outcome:
 
     When absent: applies only to .reg inputs.
 
-    References: Wine regedit import tests (trailing blanks stay part of a key name).
+    References: Wine regedit import tests (trailing blanks stay part of a key name):
+    https://gitlab.winehq.org/wine/wine/-/tree/master/programs/regedit/tests.
     """
     hits = [_hit(d) for d in _diagnostics(ctx, "warning")]
     if hits:

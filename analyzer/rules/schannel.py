@@ -107,7 +107,7 @@ def unknown_keys(ctx: Context) -> Outcome:
     When absent: no protocol keys at all is fine (every protocol has its OS default).
 
     References: learn.microsoft.com/windows-server/security/tls/tls-registry-settings (key layout);
-    tls-facts.md §1.1-§1.2.
+    learn.microsoft.com/windows/win32/secauthn/protocols-in-tls-ssl--schannel-ssp- (protocol names).
     """
     hits = [Hit(message, ctx.location(path)) for path, _, message in misspelled_keys(ctx)]
     if hits:
@@ -155,7 +155,7 @@ def values_on_version_key(ctx: Context) -> Outcome:
 
     When absent: nothing to check.
 
-    References: learn.microsoft.com/windows-server/security/tls/tls-registry-settings; tls-facts.md §1.1.
+    References: learn.microsoft.com/windows-server/security/tls/tls-registry-settings.
     """
     hits = []
     for key in [PROTOCOLS_KEY, *((*PROTOCOLS_KEY, name) for name in _protocol_keys(ctx))]:
@@ -203,7 +203,7 @@ def wrong_type(ctx: Context) -> Outcome:
     When absent: nothing to check.
 
     References: learn.microsoft.com/windows-server/security/tls/tls-registry-settings (value types);
-    tls-facts.md §1.3 (wrong types: UNCERTAIN how Schannel reacts).
+    how Schannel reacts to a value of the wrong type is not documented by Microsoft (UNCERTAIN).
     """
     hits = []
     for name, role, value_name, reading in _role_readings(ctx):
@@ -289,7 +289,8 @@ def nonstandard_value(ctx: Context) -> Outcome:
 
     When absent: nothing to check.
 
-    References: tls-facts.md §1.3 (UNCERTAIN: undocumented values).
+    References: learn.microsoft.com/windows-server/security/tls/tls-registry-settings (documents only 0 and
+    1; what Schannel does with other values is UNCERTAIN).
     """
     hits = _odd_values(ctx, legacy=False)
     if hits:
@@ -463,8 +464,8 @@ def old_tls_client(ctx: Context) -> Outcome:
     What it checks: both are disabled (``Enabled`` = 0) or not supported.
 
     Why: both are deprecated (RFC 8996); Microsoft is disabling them by default in new Windows builds.
-    NIST SP 800-52r2's wording on TLS 1.0/1.1 for clients is not settled in our sources (tls-facts.md
-    §9.3, UNCERTAIN): the nist-800-52r2 profile reports this rule as a warning, not an error.
+    NIST SP 800-52r2's wording on TLS 1.0/1.1 for clients is not settled in our sources (UNCERTAIN): the
+    nist-800-52r2 profile reports this rule as a warning, not an error.
 
     Non-compliant:
         Windows Registry Editor Version 5.00
@@ -498,7 +499,7 @@ def old_tls_server(ctx: Context) -> Outcome:
     ``finding`` (STIG) each needs Enabled=0 and DisabledByDefault=1 set explicitly.
 
     Why: the IIS 10.0 STIG requires it; RFC 8996 deprecates both. NIST SP 800-52r2 allows TLS 1.0/1.1 for
-    some servers: our sources leave this UNCERTAIN (tls-facts.md §9.3), so nist-800-52r2 reports a warning.
+    some servers: our sources leave this UNCERTAIN, so nist-800-52r2 reports a warning.
 
     Non-compliant:
         Windows Registry Editor Version 5.00
@@ -607,7 +608,7 @@ def undocumented(ctx: Context) -> Outcome:
     """Multi-Protocol Unified Hello and DTLS 1.3 values are reported, not scored.
 
     What it checks: explicit values for the two protocol keys that Microsoft's protocol tables do not
-    cover (tls-facts.md §1.2: UNCERTAIN whether and how Schannel reads them).
+    cover (UNCERTAIN whether and how Schannel reads them).
 
     Why: hardening scripts create them; their effect is undocumented, so a reviewer should know they
     are there rather than rely on them.
@@ -626,7 +627,9 @@ def undocumented(ctx: Context) -> Outcome:
 
     When absent: nothing to report.
 
-    References: tls-facts.md §1.2; Microsoft xPSDesiredStateConfiguration SecureTLSProtocols.psm1.
+    References: learn.microsoft.com/windows/win32/secauthn/protocols-in-tls-ssl--schannel-ssp- (the protocols
+    it lists); Microsoft xPSDesiredStateConfiguration SecureTLSProtocols.psm1
+    (https://github.com/dsccommunity/xPSDesiredStateConfiguration).
     """
     hits = []
     for protocol in ("Multi-Protocol Unified Hello", "DTLS 1.3"):

@@ -70,7 +70,7 @@ def kb3140245(ctx: Context) -> Outcome:
     Windows versions; undecided when the OS is unknown.
 
     References: learn.microsoft.com/azure/backup/transport-layer-security; support.microsoft.com/help/3140245;
-    tls-facts.md §7.2 (CurrentState 0x70: community knowledge, UNCERTAIN).
+    CurrentState 0x70 meaning "installed" is community knowledge, not a Microsoft page (UNCERTAIN).
     """
     return _kb(ctx, "KB3140245", kb3140245_applies(ctx.os), "TLS 1.1/1.2 in WinHTTP")
 

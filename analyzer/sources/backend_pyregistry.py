@@ -12,7 +12,7 @@ from pathlib import Path as FsPath
 from Registry import RegistryParse
 
 from analyzer.sources.cells import BASE_BLOCK
-from analyzer.sources.hive import RawKey, RawValue
+from analyzer.sources.records import RawKey, RawValue
 
 _KEY_COMP_NAME = 0x20
 

@@ -14,7 +14,7 @@ from pathlib import Path as FsPath
 from regipy.registry import Cell, NKRecord, RegistryHive
 from regipy.structs import REGF_HEADER_SIZE, VALUE_KEY
 
-from analyzer.sources.hive import RawKey, RawValue
+from analyzer.sources.records import RawKey, RawValue
 
 logging.getLogger("regipy").addHandler(logging.NullHandler())
 logging.getLogger("regipy").propagate = False

@@ -94,6 +94,9 @@ NoLogs = Annotated[bool, typer.Option("--no-logs", help="Read dirty hives as the
                                       "transaction logs (.LOG1/.LOG2/.LOG).")]
 
 
+DAMAGED = 3  # dump: everything readable was printed, but damaged hive entries were lost
+
+
 def fail(message: str) -> NoReturn:
     """Print one error line on stderr and exit 2."""
     typer.echo(f"regtls: error: {' '.join(message.splitlines())}", err=True)
@@ -466,7 +469,10 @@ def profiles_show(name: Annotated[str, typer.Argument(help="Profile name or TOML
     write_output(text, None)
 
 
-@app.command(epilog="[b]Examples[/b]\n\n"
+@app.command(help="Print the merged registry content of the inputs (hives with .reg changes applied).\n\n"
+             "Exit codes: 0 all read; 2 an input cannot be read at all; 3 a damaged hive lost entries: everything "
+             "readable is printed, each lost entry is named on stderr and in the JSON diagnostics.",
+             epilog="[b]Examples[/b]\n\n"
              "  regtls dump SYSTEM --key 'HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL'\n\n"
              "  regtls dump SOFTWARE tls12.reg --key 'HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\.NETFramework' "
              "--format reg\n\n"
@@ -506,18 +512,21 @@ def dump(
         fail(str(exc))
     width, color = _terminal()
     if format is DumpFormat.json:
-        text = formats.render_json(machine, keys)
+        text = formats.render_json(machine, keys, loaded.all_diagnostics)
     elif format is DumpFormat.reg:
         text = formats.render_reg(machine, keys)
     else:
         text = formats.render_table(machine, keys, width, color)
     write_output(text, None)
-    for d in loaded.diagnostics:
+    for d in loaded.all_diagnostics():
         where = ":".join(str(p) for p in (d.file, d.line, d.column) if p is not None)
         typer.echo(f"regtls: {d.level}: {where}: {d.message}", err=True)
     for error in errors:
         typer.echo(f"regtls: error: subkeys not readable: {error}", err=True)
     typer.echo(f"regtls: {len(keys)} keys", err=True)
+    if loaded.lost or errors:
+        typer.echo(f"regtls: {loaded.lost or len(errors)} damaged entries not read (exit code {DAMAGED})", err=True)
+        raise typer.Exit(DAMAGED)
 
 
 def main() -> None:

@@ -160,8 +160,7 @@ def run(loaded: Loaded, profile: Profile) -> Report:
         if outcome.status == FAIL:
             findings += [Finding(rule_id, level, hit.message, hit.location) for hit in outcome.hits]
     findings.sort(key=Finding.sort_key)
-    lost = [d for hive in loaded.hives.values() for d in hive.diagnostics]  # damage met while judging too
-    diagnostics = sorted(set(loaded.diagnostics + state.diagnostics + lost), key=lambda d: (d.sort_key(), d.message))
+    diagnostics = sorted(set(loaded.all_diagnostics() + state.diagnostics), key=lambda d: (d.sort_key(), d.message))
     return Report(profile, loaded, state, list(state.settings.values()), findings,
                   results, diagnostics, verdict_of(findings, results), count(findings, results))
 

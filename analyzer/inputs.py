@@ -49,6 +49,16 @@ class Loaded:
     diagnostics: list[Diagnostic]
     images: list[Opened] = field(default_factory=list)  # keeps the copies out of disk images alive
 
+    def all_diagnostics(self) -> list[Diagnostic]:
+        """:attr:`diagnostics` and the damage the hives met since loading (lists are read as keys are looked up)."""
+        seen = set(self.diagnostics)
+        return self.diagnostics + [d for h in self.hives.values() for d in h.diagnostics if d not in seen]
+
+    @property
+    def lost(self) -> int:
+        """How many hive entries (keys, values, lists) were lost to damage so far."""
+        return sum(h.lost for h in self.hives.values())
+
 
 def sha256_file(path: FsPath) -> str:
     """SHA-256 of a file, read in chunks."""

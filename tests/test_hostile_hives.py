@@ -31,7 +31,7 @@ from analyzer.sources.cells import (
     field,
 )
 from analyzer.sources.hive import BACKENDS, HiveFile, RawKey
-from tests.conftest import bounded, build_hive, hive_builder, walk_hive
+from tests.conftest import LOSSES, bounded, build_hive, hive_builder, walk_hive
 
 BLOB = 65536
 CLIENT = "ControlSet001\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2\\Client"
@@ -186,6 +186,7 @@ def deep_chain(p: Patcher) -> None:
 
 
 TWO_POINTERS = "is reached through two pointers (a loop or a shared cell)"
+DEEP_ERROR = "key path deeper than 512 levels, the most a registry tree may have"
 DATA = "ControlSet001\\Data: "
 BLOB_TWICE = f"{DATA}value lost (list entry -> 0x14c8): cell at 0x14c8 {TWO_POINTERS}"
 # patch -> (keys walked, values read, errors of the walk and entries lost, other diagnostic codes), SCH001 status
@@ -231,7 +232,7 @@ HOSTILE: dict[Callable[[Patcher], None], tuple[tuple[int, int, list[str], list[s
     huge_bin_size: ((13, 5, [], ["bad-hbin"]), "pass"),  # cells are found through pointers, never through bin sizes
     bad_checksum: ((13, 5, [], ["checksum"]), "pass"),
     # root, ControlSet001 and 512 levels of "d": the key below them is refused; no Select, no SCHANNEL
-    deep_chain: ((514, 0, ["key path deeper than 512 levels, the most a registry tree may have"], ["control-set"]),
+    deep_chain: ((514, 0, [DEEP_ERROR], ["control-set"]),
                  "undecided"),
 }
 
@@ -288,11 +289,15 @@ def test_commands_finish_within_limits_with_one_line_errors(hostile: tuple[Path,
         assert (proc.returncode, proc.stdout) == (2, "")
         assert proc.stderr == f"regtls: error: {path}: {HOSTILE[patch][0]}\n"
         return
-    assert proc.returncode in (0, 1)
     result = json.loads(proc.stdout)
+    walked = HOSTILE[patch][0]
+    assert isinstance(walked, tuple)
     if command == "check":
+        assert proc.returncode in (0, 1)
         assert next(r["status"] for r in result["results"] if r["rule"] == "SCH001") == HOSTILE[patch][1]
-    else:
-        walked = HOSTILE[patch][0]
-        assert isinstance(walked, tuple)
+    else:  # exit code 3: everything readable printed, each lost entry named in the JSON and on stderr
+        assert proc.returncode == (3 if walked[2] else 0)
         assert sum(len(k["values"]) for k in result["keys"]) == walked[1]
+        lost = [d["message"] for d in result.get("diagnostics", []) if d["code"] in LOSSES]
+        assert lost == walked[2] or walked[2] == [DEEP_ERROR]
+        assert all(f"regtls: warning: {path}: {message}\n" in proc.stderr for message in lost)

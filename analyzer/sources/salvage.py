@@ -17,10 +17,11 @@ from __future__ import annotations
 import struct
 from collections import OrderedDict
 from collections.abc import Callable
+from itertools import pairwise
 
 from analyzer.registry import Path, Value, fold, printable
 from analyzer.sources import Diagnostic
-from analyzer.sources.cells import BASE_BLOCK, NK_SUBKEY_LIST, NK_VALUE_LIST, VK_DATA, CellError, Cells, Loss, field
+from analyzer.sources.cells import BASE_BLOCK, NK_SUBKEY_LIST, NK_VALUE_LIST, VK_DATA, CellError, Cells, field
 from analyzer.sources.records import Backend, RawKey
 
 NK_PARENT = 0x10
@@ -162,7 +163,7 @@ class Tree:
         if strangers:
             self._warn(path, "parent-pointer", f"{len(strangers)} subkey record(s) name another parent key than "
                        f"this one (at 0x{raw.offset:x}), first {strangers[0]}")
-        if any(a > b for a, b in zip(order, order[1:], strict=False)):
+        if any(a > b for a, b in pairwise(order)):
             self._warn(path, "list-order", "its subkey list is not in name order (Windows looks keys up by "
                        "binary search and may not find some)")
         return out

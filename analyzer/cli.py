@@ -498,7 +498,7 @@ def dump(
         fail(f"--key {key!r} is empty")
     try:
         loaded = load(inputs, backend.value, Scope.around(prefix) if prefix else None, logs=not no_logs,
-                      check_all=prefix is None)
+                      check_all=prefix is None, any_kind=True)
     except SourceError as exc:
         fail(str(exc))
     machine = loaded.machine

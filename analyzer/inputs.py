@@ -192,17 +192,24 @@ def _hive_info(item: Item, hive: HiveFile, backend: str, digest: str) -> InputIn
     return InputInfo(item.display, f"{hive.kind}-hive", digest, details)
 
 
+# where a hive of another kind (read with ``any_kind``, for dump) is mounted: where Windows loads it, by file name
+OTHER_PREFIX = {"SAM": ("HKEY_LOCAL_MACHINE", "SAM"), "SECURITY": ("HKEY_LOCAL_MACHINE", "SECURITY"),
+                "NTUSER.DAT": ("HKEY_CURRENT_USER",), "BCD": ("HKEY_LOCAL_MACHINE", "BCD00000000")}
+
+
 def load(paths: list[FsPath], backend: str = DEFAULT_BACKEND, wanted: Scope | None = in_scope,
-         logs: bool = True, check_all: bool = True) -> Loaded:
+         logs: bool = True, check_all: bool = True, any_kind: bool = False) -> Loaded:
     """Read every input; hives form the base, ``.reg`` change sets apply on top in command-line order.
 
     Of the change sets, only operations on keys ``wanted`` accepts are kept (by default the areas the rules
     read; None keeps all): the reader skips the rest unparsed where it can, and with ``check_all`` false it
     does not even check those lines.  A dirty hive is read with the transaction logs beside it replayed in
-    memory, unless ``logs`` is false.
+    memory, unless ``logs`` is false.  With ``any_kind`` (dump), a hive of another kind than SYSTEM or
+    SOFTWARE is read too, mounted where :data:`OTHER_PREFIX` says, or below its file name.
     """
     expanded = expand(paths)
     hives: dict[str, HiveFile] = {}
+    others: list[Mount] = []
     reg_items: list[Item] = []
     infos: list[InputInfo] = [image_info(opened) for opened in expanded.images]
     for item in expanded.items:
@@ -212,14 +219,19 @@ def load(paths: list[FsPath], backend: str = DEFAULT_BACKEND, wanted: Scope | No
             continue
         digest = sha256_file(item.path)  # before reading: the report shows it again after
         hive = HiveFile(item.path, backend, item.display, logs=logs_for(item.path) if logs else None,
-                        log_names=item.image.display if item.image else str)
+                        log_names=item.image.display if item.image else str, any_kind=any_kind)
+        if hive.kind == "other":
+            others.append(Mount(OTHER_PREFIX.get(item.path.name.upper(), (item.path.name,)), hive))
+            hives[f"other:{item.display}"] = hive
+            infos.append(_hive_info(item, hive, backend, digest))
+            continue
         if hive.kind in hives:
             raise SourceError(f"{item.display}: a second {hive.kind.upper()} hive ({hives[hive.kind].display} is "
                               "the first); give one SYSTEM and one SOFTWARE hive per machine")
         hives[hive.kind] = hive
         infos.append(_hive_info(item, hive, backend, digest))
     system = hives.get("system")
-    machine = Machine([Mount(HIVE_PREFIX[k], h) for k, h in sorted(hives.items())],
+    machine = Machine([Mount(HIVE_PREFIX[k], h) for k, h in sorted(hives.items()) if k in HIVE_PREFIX] + others,
                       system.control_set if system else None)
     regs: list[RegFile] = []
     for item in reg_items:

@@ -119,7 +119,7 @@ class HiveFile:
         if header.file_type != 0:
             raise HiveError(f"{self.display}: a transaction log (file type {header.file_type}), not a primary hive: "
                             "give the hive file itself", self.display)
-        if len(first_bin) < _BIN_HEADER or first_bin[:4] != b"hbin":
+        if len(first_bin) < _BIN_HEADER:  # a damaged first hive bin header is a warning (see bin_problems)
             raise HiveError(f"{self.display}: a registry hive base block without a hive bin after it (the file "
                             "is truncated or damaged)", self.display)
         if size < BASE_BLOCK + header.bins_size:

@@ -170,6 +170,10 @@ class HiveFile:
 
         recovery: Recovery = self._guard(lambda: recover(path, logs), "cannot replay the transaction logs")
         self.logs = recovery.logs
+        for use in recovery.logs:
+            if use.rejected:  # sizes the files do not support: nothing replayed from that entry on
+                self._note("warning", "log-rejected", f"{names(use.path)}: {use.rejected}; the hive is read without "
+                           "what the log holds from there on")
         done = "; ".join(f"{names(u.path)}: {u.detail}" for u in recovery.logs)
         if not recovery.applied:
             self._note("warning", "dirty-hive", f"{state} and none of its transaction logs applies ({done}): "

@@ -18,6 +18,7 @@ from analyzer.sources.hive import DEFAULT_BACKEND, HiveFile
 from analyzer.sources.regfile import Op, OpKind, RegFile, RegReader
 
 if TYPE_CHECKING:
+    from analyzer.sources.layers import Stack
     from analyzer.sources.logs import LogUse
     from analyzer.sources.volumes import ImageSpec, Opened
 
@@ -197,6 +198,12 @@ OTHER_PREFIX = {"SAM": ("HKEY_LOCAL_MACHINE", "SAM"), "SECURITY": ("HKEY_LOCAL_M
                 "NTUSER.DAT": ("HKEY_CURRENT_USER",), "BCD": ("HKEY_LOCAL_MACHINE", "BCD00000000")}
 
 
+def _stacks(hive: HiveFile) -> bool:
+    from analyzer.sources.layers import is_delta
+
+    return is_delta(hive)
+
+
 def load(paths: list[FsPath], backend: str = DEFAULT_BACKEND, wanted: Scope | None = in_scope,
          logs: bool = True, check_all: bool = True, any_kind: bool = False) -> Loaded:
     """Read every input; hives form the base, ``.reg`` change sets apply on top in command-line order.
@@ -205,11 +212,14 @@ def load(paths: list[FsPath], backend: str = DEFAULT_BACKEND, wanted: Scope | No
     read; None keeps all): the reader skips the rest unparsed where it can, and with ``check_all`` false it
     does not even check those lines.  A dirty hive is read with the transaction logs beside it replayed in
     memory, unless ``logs`` is false.  With ``any_kind`` (dump), a hive of another kind than SYSTEM or
-    SOFTWARE is read too, mounted where :data:`OTHER_PREFIX` says, or below its file name.
+    SOFTWARE is read too, mounted where :data:`OTHER_PREFIX` says, or below its file name.  A differencing
+    hive (regf 1.6, ``Hives/*_Delta`` of a container image) given after the hive of its kind is stacked on it,
+    in the order given (see :mod:`analyzer.sources.layers`); a second ordinary hive of a kind is refused.
     """
     expanded = expand(paths)
     hives: dict[str, HiveFile] = {}
     others: list[Mount] = []
+    stacks: dict[str, Stack] = {}
     reg_items: list[Item] = []
     infos: list[InputInfo] = [image_info(opened) for opened in expanded.images]
     for item in expanded.items:
@@ -225,13 +235,21 @@ def load(paths: list[FsPath], backend: str = DEFAULT_BACKEND, wanted: Scope | No
             hives[f"other:{item.display}"] = hive
             infos.append(_hive_info(item, hive, backend, digest))
             continue
+        if hive.kind in hives and _stacks(hive):  # a differencing hive after its base: stacked on it in order
+            from analyzer.sources.layers import Stack
+
+            stacks[hive.kind] = Stack(stacks.get(hive.kind, hives[hive.kind]), hive)
+            hives[f"{hive.kind}-delta:{item.display}"] = hive
+            infos.append(_hive_info(item, hive, backend, digest))
+            continue
         if hive.kind in hives:
             raise SourceError(f"{item.display}: a second {hive.kind.upper()} hive ({hives[hive.kind].display} is "
                               "the first); give one SYSTEM and one SOFTWARE hive per machine")
         hives[hive.kind] = hive
         infos.append(_hive_info(item, hive, backend, digest))
     system = hives.get("system")
-    machine = Machine([Mount(HIVE_PREFIX[k], h) for k, h in sorted(hives.items()) if k in HIVE_PREFIX] + others,
+    machine = Machine([Mount(HIVE_PREFIX[k], stacks.get(k, h)) for k, h in sorted(hives.items()) if k in HIVE_PREFIX]
+                      + others,
                       system.control_set if system else None)
     regs: list[RegFile] = []
     for item in reg_items:

@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from analyzer.registry import MAX_DEPTH, Origin, Path, Value, dword, fold, printable
 from analyzer.sources import Diagnostic, SourceError
-from analyzer.sources.cells import BASE_BLOCK, CHECKSUM, ROOT_POINTER, CellError, Cells, checksum
+from analyzer.sources.cells import BASE_BLOCK, CHECKSUM, ROOT_POINTER, CellError, Cells, checksum, field
 from analyzer.sources.records import Backend, RawKey, RawValue
-from analyzer.sources.salvage import Tree, bin_problems, decode_name
+from analyzer.sources.salvage import NK_LAYER, Tree, bin_problems, decode_name
 
 __all__ = ["BACKENDS", "DEFAULT_BACKEND", "Backend", "HiveError", "HiveFile", "RawKey", "RawValue", "decode_name"]
 
@@ -132,6 +132,7 @@ class HiveFile:
 
             self.logs = [LogUse(p, False, "not needed: the hive is clean") for p in logs]
         self.file_header = header  # as the file on disk has it (dirty or not)
+        self.header_flags = struct.unpack_from("<I", block, 0x90)[0] if len(block) >= 0x94 else 0
         header = parse_header(data[:BASE_BLOCK]) or header if data is not None else header
         self.header = header
         self.backend_name = backend
@@ -264,6 +265,17 @@ class HiveFile:
         """What was lost that could have held the key at ``path`` (or, with ``name``, that value of it; without,
         one of its subkeys): file, key path, cell offset and what was wrong; None when nothing lost matters."""
         return self._tree.damaged(path, name) if len(path) <= MAX_DEPTH else None
+
+    def layer(self, path: Path) -> int | None:
+        """The layer semantics of the key at ``path`` in a differencing hive (see :mod:`analyzer.sources.layers`),
+        or None when the key is absent."""
+        raw = self._key(path)
+        return None if raw is None else self._cells.buffer[field(raw.offset, NK_LAYER)] & 0x0F
+
+    def tombstones(self, path: Path) -> set[str]:
+        """The folded names of the tombstone values of the key at ``path`` (a differencing hive's deletions)."""
+        self.values(path)
+        return self._tree.tombstones.get(self._folded(path), set())
 
     @property
     def lost(self) -> int:

@@ -25,6 +25,8 @@ from analyzer.sources.cells import BASE_BLOCK, NK_SUBKEY_LIST, NK_VALUE_LIST, VK
 from analyzer.sources.records import Backend, RawKey
 
 NK_PARENT = 0x10
+NK_LAYER = 0x0D  # regf 1.6: the layer semantics of a key (see analyzer.sources.layers)
+VK_FLAGS, VALUE_TOMBSTONE = 0x10, 0x0002
 _VALUE_CACHE = 256  # keys whose values are kept: lookups repeat on a few keys, a walk reads each key once
 _HBIN = 0x20
 MAX_BIN_WARNINGS = 20
@@ -88,6 +90,7 @@ class Tree:
         self._lost_keys: dict[Path, str] = {}  # folded path -> the first loss in its subkey list
         self._lost_values: dict[Path, str] = {}
         self._values_read: set[Path] = set()
+        self.tombstones: dict[Path, set[str]] = {}  # folded key path -> folded names of its tombstone values
         self.lost = 0  # entries lost so far
 
     def read_key(self, offset: int, pointer: int) -> RawKey:
@@ -192,7 +195,7 @@ class Tree:
         out: dict[str, Value] = {}
         for offset, pointer in entries:
             try:
-                self._cells.record(offset, pointer, b"vk")
+                record = self._cells.record(offset, pointer, b"vk")
                 rec = self._backend.value(offset)
                 data = self._cells.data(rec.size_field, rec.offset_field, field(offset, VK_DATA), self._minor)
             except Exception as exc:  # a library's own error on a damaged record loses this value only
@@ -203,6 +206,8 @@ class Tree:
                 lost.append(f"two values are named {printable(name)!r} (the second, at 0x{offset:x}, is not read)")
                 continue
             out[fold(name)] = Value(name, rec.type_num, data, origin)  # type: ignore[arg-type]
+            if record[VK_FLAGS] & VALUE_TOMBSTONE:  # a layered hive's deletion of the lower layer's value
+                self.tombstones.setdefault(folded, set()).add(fold(name))
         if report:
             self._lose(self._lost_values, path, lost)
         return out

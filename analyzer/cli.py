@@ -136,6 +136,10 @@ MaxCopy = Annotated[str | None, typer.Option("--max-copy", metavar="SIZE", callb
                                              "(default: 4 times the hives' size, at least 256M; also "
                                              "REGTLS_MAX_COPY).")]
 
+
+DAMAGED = 3  # dump: everything readable was printed, but damaged hive entries were lost
+
+
 def fail(message: str) -> NoReturn:
     """Print one error line on stderr and exit 2."""
     typer.echo(f"regtls: error: {' '.join(message.splitlines())}", err=True)
@@ -744,7 +748,10 @@ def profiles_show(name: Annotated[str, typer.Argument(help="Profile name or TOML
     write_output(text, None)
 
 
-@app.command(epilog="[b]Examples[/b]\n\n"
+@app.command(help="Print the merged registry content of the inputs (hives with .reg changes applied).\n\n"
+             "Exit codes: 0 all read; 2 an input cannot be read at all; 3 a damaged hive lost entries: everything "
+             "readable is printed, each lost entry is named on stderr and in the JSON diagnostics.",
+             epilog="[b]Examples[/b]\n\n"
              "  regtls dump SYSTEM --key 'HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL'\n\n"
              "  regtls dump SOFTWARE tls12.reg --key 'HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\.NETFramework' "
              "--format reg\n\n"
@@ -775,7 +782,7 @@ def dump(
         fail(f"--key {key!r} is empty")
     try:
         loaded = load(inputs, backend.value, Scope.around(prefix) if prefix else None, logs=not no_logs,
-                      check_all=prefix is None)
+                      check_all=prefix is None, any_kind=True)
     except SourceError as exc:
         fail(str(exc))
     machine = loaded.machine
@@ -789,18 +796,21 @@ def dump(
         fail(str(exc))
     width, color = _terminal() if output is None else (120, False)
     if format is DumpFormat.json:
-        text = formats.render_json(machine, keys)
+        text = formats.render_json(machine, keys, loaded.all_diagnostics)
     elif format is DumpFormat.reg:
         text = formats.render_reg(machine, keys)
     else:
         text = formats.render_table(machine, keys, width, color)
     write_output(text, output)
-    for d in loaded.diagnostics:
+    for d in loaded.all_diagnostics():
         where = ":".join(str(p) for p in (d.file, d.line, d.column) if p is not None)
         typer.echo(f"regtls: {d.level}: {where}: {d.message}", err=True)
     for error in errors:
         typer.echo(f"regtls: error: subkeys not readable: {error}", err=True)
     typer.echo(f"regtls: {len(keys)} keys", err=True)
+    if loaded.lost or errors:
+        typer.echo(f"regtls: {loaded.lost or len(errors)} damaged entries not read (exit code {DAMAGED})", err=True)
+        raise typer.Exit(DAMAGED)
 
 
 def main() -> None:

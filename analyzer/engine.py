@@ -162,7 +162,7 @@ def run(loaded: Loaded, profile: Profile) -> Report:
         if outcome.status == FAIL:
             findings += [Finding(rule_id, level, hit.message, hit.location) for hit in outcome.hits]
     findings.sort(key=Finding.sort_key)
-    diagnostics = sorted(set(loaded.diagnostics + state.diagnostics + identity_of(loaded.machine)[1]),
+    diagnostics = sorted(set(loaded.all_diagnostics() + state.diagnostics + identity_of(loaded.machine)[1]),
                          key=Diagnostic.sort_key)
     return Report(profile, loaded, state, list(state.settings.values()), findings,
                   results, diagnostics, verdict_of(findings, results), count(findings, results))

@@ -20,6 +20,7 @@ from analyzer.sources.regfile import Op, OpKind, RegFile, RegReader
 from analyzer.sources.users import User
 
 if TYPE_CHECKING:
+    from analyzer.sources.differencing import Stack
     from analyzer.sources.golden import Extracted
     from analyzer.sources.logs import LogUse
     from analyzer.sources.pol import PolFile
@@ -54,6 +55,16 @@ class Loaded:
     images: list[Opened | Extracted] = field(default_factory=list)  # keeps the copies out of disk images alive
     users: list[User] = field(default_factory=list)  # the NTUSER.DAT hives mounted under HKEY_USERS
     pols: list[PolFile] = field(default_factory=list)  # the Registry.pol change sets, in order
+
+    def all_diagnostics(self) -> list[Diagnostic]:
+        """:attr:`diagnostics` and the damage the hives met since loading (lists are read as keys are looked up)."""
+        seen = set(self.diagnostics)
+        return self.diagnostics + [d for h in self.hives.values() for d in h.diagnostics if d not in seen]
+
+    @property
+    def lost(self) -> int:
+        """How many hive entries (keys, values, lists) were lost to damage so far."""
+        return sum(h.lost for h in self.hives.values())
 
 
 def sha256_file(path: FsPath) -> str:
@@ -204,17 +215,33 @@ def _hive_info(item: Item, hive: HiveFile, backend: str, digest: str) -> InputIn
     return InputInfo(item.display, f"{hive.kind}-hive", digest, details)
 
 
+# where a hive of another kind (read with ``any_kind``, for dump) is mounted: where Windows loads it, by file name
+OTHER_PREFIX = {"SAM": ("HKEY_LOCAL_MACHINE", "SAM"), "SECURITY": ("HKEY_LOCAL_MACHINE", "SECURITY"),
+                "NTUSER.DAT": ("HKEY_CURRENT_USER",), "BCD": ("HKEY_LOCAL_MACHINE", "BCD00000000")}
+
+
+def _stacks(hive: HiveFile) -> bool:
+    from analyzer.sources.differencing import is_delta
+
+    return is_delta(hive)
+
+
 def load(paths: list[FsPath], backend: str = DEFAULT_BACKEND, wanted: Scope | None = in_scope,
-         logs: bool = True, check_all: bool = True) -> Loaded:
+         logs: bool = True, check_all: bool = True, any_kind: bool = False) -> Loaded:
     """Read every input; hives form the base, ``.reg`` change sets apply on top in command-line order.
 
     Of the change sets, only operations on keys ``wanted`` accepts are kept (by default the areas the rules
     read; None keeps all): the reader skips the rest unparsed where it can, and with ``check_all`` false it
     does not even check those lines.  A dirty hive is read with the transaction logs beside it replayed in
-    memory, unless ``logs`` is false.
+    memory, unless ``logs`` is false.  With ``any_kind`` (dump), a hive of another kind than SYSTEM or
+    SOFTWARE is read too, mounted where :data:`OTHER_PREFIX` says, or below its file name.  A differencing
+    hive (regf 1.6, ``Hives/*_Delta`` of a container image) given after the hive of its kind is stacked on it,
+    in the order given (see :mod:`analyzer.sources.differencing`); a second ordinary hive of a kind is refused.
     """
     expanded = expand(paths, logs)
     hives: dict[str, HiveFile] = {}
+    others: list[Mount] = []
+    stacks: dict[str, Stack] = {}
     reg_items: list[Item] = []
     ntusers: list[tuple[str, FsPath, str]] = []
     infos: list[InputInfo] = [image_info(opened) for opened in expanded.images]
@@ -225,10 +252,22 @@ def load(paths: list[FsPath], backend: str = DEFAULT_BACKEND, wanted: Scope | No
             continue
         digest = sha256_file(item.path)  # before reading: the report shows it again after
         hive = HiveFile(item.path, backend, item.display, logs=logs_for(item.path) if logs else None,
-                        log_names=item.image.display if item.image else str)
+                        log_names=item.image.display if item.image else str, any_kind=any_kind)
         if hive.kind == "ntuser":
             hives[f"ntuser:{item.display}"] = hive
             ntusers.append((item.display, item.path, hive.header.file_name))
+            infos.append(_hive_info(item, hive, backend, digest))
+            continue
+        if hive.kind == "other":
+            others.append(Mount(OTHER_PREFIX.get(item.path.name.upper(), (item.path.name,)), hive))
+            hives[f"other:{item.display}"] = hive
+            infos.append(_hive_info(item, hive, backend, digest))
+            continue
+        if hive.kind in hives and _stacks(hive):  # a differencing hive after its base: stacked on it in order
+            from analyzer.sources.differencing import Stack
+
+            stacks[hive.kind] = Stack(stacks.get(hive.kind, hives[hive.kind]), hive)
+            hives[f"{hive.kind}-delta:{item.display}"] = hive
             infos.append(_hive_info(item, hive, backend, digest))
             continue
         if hive.kind in hives:
@@ -237,7 +276,8 @@ def load(paths: list[FsPath], backend: str = DEFAULT_BACKEND, wanted: Scope | No
         hives[hive.kind] = hive
         infos.append(_hive_info(item, hive, backend, digest))
     system = hives.get("system")
-    machine = Machine([Mount(HIVE_PREFIX[k], h) for k, h in sorted(hives.items()) if k in HIVE_PREFIX],
+    machine = Machine([Mount(HIVE_PREFIX[k], stacks.get(k, h)) for k, h in sorted(hives.items()) if k in HIVE_PREFIX]
+                      + others,
                       system.control_set if system else None)
     people = users.mount(machine, ntusers, {k: h for k, h in hives.items() if k.startswith("ntuser:")})
     regs: list[RegFile] = []

@@ -33,6 +33,10 @@ class Base(Protocol):
     def last_write(self, path: Path) -> datetime | None:
         """The last-write time of the key at ``path`` (UTC), or None."""
 
+    def damaged(self, path: Path, name: str | None = None) -> str | None:
+        """The lost entry (file, key path, cell offset, what was wrong) that could have held the key at
+        ``path``, or with ``name`` that value of it, or without one of its subkeys; None when nothing is lost."""
+
 
 @dataclass
 class _Node:
@@ -69,6 +73,7 @@ class Machine:
         self.control_set = control_set
         self.current_user: Path | None = None  # HKEY_USERS\<SID> that HKEY_CURRENT_USER links to, when one user
         self._root = _Node("")
+        self.damage_seen: list[str] = []
 
     # -- building ----------------------------------------------------------------------------------
     def apply(self, ops: Iterable[Op], file: str, offsets: bool = False) -> None:
@@ -221,7 +226,20 @@ class Machine:
         node, hidden = self._chain(path)
         if hidden or (node is not None and fold(name) in node.values):
             return True
-        return self._base(path) is not None
+        return self._base(path) is not None and self.damaged(path, name) is None
+
+    def damaged(self, path: Path, name: str | None = None) -> str | None:
+        """What a hive lost that could have answered this lookup (see :meth:`Base.damaged`), unless a change set
+        deleted the key, or set or deleted the value, over it; every loss met is kept in :attr:`damage_seen`."""
+        path = self.resolve(path)
+        node, hidden = self._chain(path)
+        if hidden or (name is not None and node is not None and fold(name) in node.values):
+            return None
+        found = self._base(path)
+        loss = found[0].damaged(found[1], name) if found is not None else None
+        if loss is not None:
+            self.damage_seen.append(loss)
+        return loss
 
     def source_of(self, path: Path) -> str | None:
         """The hive file that holds ``path``, if one is mounted there."""

@@ -1,4 +1,4 @@
-"""The atheris harness: ``python -m fuzz.run reg|hive [libFuzzer options and corpus folders]``."""
+"""The atheris harness: ``python -m fuzz.run reg|hive|damage [libFuzzer options and corpus folders]``."""
 
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ atheris harness (``fuzz/run.py``) and the regression tests, which replay every f
 from __future__ import annotations
 
 import shutil
+import struct
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,7 +18,8 @@ from analyzer.inputs import kept, load
 from analyzer.knowledge.scope import in_scope
 from analyzer.report import check, dump
 from analyzer.sources import SourceError
-from analyzer.sources.hive import BACKENDS
+from analyzer.sources.cells import NK_SUBKEY_LIST, NK_VALUE_LIST, VK_DATA, field
+from analyzer.sources.hive import BACKENDS, HiveFile
 
 _SCRATCH: list[Path] = []
 """The scratch folder of the input being run (removed after it; by :func:`remove_scratch` on an interrupt)."""
@@ -77,5 +79,74 @@ def hive_target(data: bytes) -> str:
         return " / ".join(outcome(path, backend) for backend in BACKENDS)
 
 
-TARGETS: dict[str, Callable[[bytes], str]] = {"reg": reg_target, "hive": hive_target}
+_INTACT = Path(__file__).resolve().parents[1] / "samples" / "server2019-configured" / "SYSTEM"
+
+
+def _fields(hive: HiveFile) -> tuple[list[int], set[int]]:
+    """The file positions of every pointer and count field of the intact hive's keys, lists and values, and the
+    cell offsets they point to (a patch that points one at another real cell is not damage a reader can see)."""
+    fields: list[int] = []
+    cells: set[int] = set()
+    stack: list[tuple[str, ...]] = [()]
+    while stack:
+        path = stack.pop()
+        raw = hive.raw_key(path)
+        assert raw is not None
+        cells.update((raw.offset, raw.subkey_list, raw.value_list))
+        fields += [field(raw.offset, at) for at in (0x14, NK_SUBKEY_LIST, 0x24, NK_VALUE_LIST)]
+        if raw.subkey_count:
+            fields += [field(raw.subkey_list, 2)] + [field(raw.subkey_list, 4 + 8 * i) for i in range(raw.subkey_count)]
+        for i in range(raw.value_count):
+            fields.append(field(raw.value_list, 4 * i))
+            vk = int.from_bytes(hive._cells.buffer[field(raw.value_list, 4 * i):field(raw.value_list, 4 * i) + 4],
+                                "little")
+            cells.add(vk)
+            fields += [field(vk, 4), field(vk, VK_DATA)]
+        stack.extend((*path, n) for n in hive.subkey_names(path))
+    return fields, cells
+
+
+def _entries(hive: HiveFile) -> tuple[set[tuple[str, ...]], set[tuple[tuple[str, ...], str]]]:
+    keys: set[tuple[str, ...]] = set()
+    values: set[tuple[tuple[str, ...], str]] = set()
+    stack: list[tuple[str, ...]] = [()]
+    while stack:
+        path = stack.pop()
+        keys.add(path)
+        values.update((path, v.name) for v in hive.values(path))
+        stack.extend((*path, n) for n in hive.subkey_names(path))
+    return keys, values
+
+
+def damage_target(data: bytes) -> str:
+    """The sample SYSTEM hive with pointer and count fields overwritten by these bytes (each 8: which field, what
+    value), through both backends: every key and value of the intact hive that is not read must be one a lost
+    entry could have held (:meth:`HiveFile.damaged` names it)."""
+    intact = HiveFile(_INTACT)
+    fields, cells = _fields(intact)
+    keys, values = _entries(intact)
+    damaged = bytearray(_INTACT.read_bytes())
+    for at in range(0, len(data) - 7, 8):
+        which, value = struct.unpack_from("<II", data, at)
+        if value in cells:
+            continue  # another real cell: a swap no reader can tell from the truth
+        position = fields[which % len(fields)]
+        damaged[position:position + 4] = value.to_bytes(4, "little")
+    path = _file(bytes(damaged), "SYSTEM")
+    results = []
+    for backend in BACKENDS:
+        result = outcome(path, backend)
+        results.append(result)
+        if result == "error":
+            continue
+        hive = HiveFile(path, backend, any_kind=True)
+        read_keys, read_values = _entries(hive)
+        for key in keys - read_keys:
+            assert hive.damaged(key) is not None, f"key {key} lost without a word"
+        for key, name in values - read_values:
+            assert key not in read_keys or hive.damaged(key, name) is not None, f"value {key} {name} lost silently"
+    return " / ".join(results)
+
+
+TARGETS: dict[str, Callable[[bytes], str]] = {"reg": reg_target, "hive": hive_target, "damage": damage_target}
 

@@ -83,9 +83,12 @@ def build_hive(tmp_path: Path, kind: str, text: str) -> Path:
     return out
 
 
+LOSSES = ("lost-entry", "count-mismatch")  # the diagnostic codes of entries lost to damage
+
+
 def walk_hive(path: Path, backend: str, any_kind: bool = False) -> tuple[int, int, list[str], list[str]] | str:
-    """Every key and value of a hive, as ``dump`` reads them: (keys, values, errors, warning codes), or the
-    one-line refusal (both without the file name)."""
+    """Every key and value of a hive, as ``dump`` reads them: (keys, values, errors and lost entries, the other
+    warning codes), or the one-line refusal (both without the file name)."""
     try:
         hive = HiveFile(path, backend, any_kind=any_kind)
     except SourceError as exc:
@@ -100,7 +103,8 @@ def walk_hive(path: Path, backend: str, any_kind: bool = False) -> tuple[int, in
             stack.extend((*key, name) for name in sorted(hive.subkey_names(key), reverse=True))
         except SourceError as exc:
             errors.append(str(exc).removeprefix(f"{path}: "))
-    return keys, values, errors, sorted({d.code for d in hive.diagnostics})
+    lost = [d.message for d in hive.diagnostics if d.code in LOSSES]
+    return keys, values, errors + lost, sorted({d.code for d in hive.diagnostics if d.code not in LOSSES})
 
 
 @contextmanager

@@ -2,7 +2,7 @@
 
 Each row of ``HOSTILE`` is one patch and its documented outcome, the same with both backends: what a walk
 over every key and value (what ``regtls dump`` reads) yields, and what ``regtls check`` concludes about
-TLS 1.2.  A damaged part is an error naming its key and cell; the rest of the hive is still read.  Both
+TLS 1.2.  A damaged entry is lost alone, named with its key and cell; the rest of the hive is still read.  Both
 commands also run as a user runs them, each within 20 seconds and a 256 MiB address space.
 """
 
@@ -31,7 +31,7 @@ from analyzer.sources.cells import (
     field,
 )
 from analyzer.sources.hive import BACKENDS, HiveFile, RawKey
-from tests.conftest import bounded, build_hive, hive_builder, walk_hive
+from tests.conftest import LOSSES, bounded, build_hive, hive_builder, walk_hive
 
 BLOB = 65536
 CLIENT = "ControlSet001\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2\\Client"
@@ -186,45 +186,53 @@ def deep_chain(p: Patcher) -> None:
 
 
 TWO_POINTERS = "is reached through two pointers (a loop or a shared cell)"
-# patch -> (keys walked, values read, errors of the walk, diagnostic codes), SCH001 status in check
+DEEP_ERROR = "key path deeper than 512 levels, the most a registry tree may have"
+DATA = "ControlSet001\\Data: "
+BLOB_TWICE = f"{DATA}value lost (list entry -> 0x14c8): cell at 0x14c8 {TWO_POINTERS}"
+# patch -> (keys walked, values read, errors of the walk and entries lost, other diagnostic codes), SCH001 status
+# in check: a damaged entry is lost alone, and named; everything else is read
 HOSTILE: dict[Callable[[Patcher], None], tuple[tuple[int, int, list[str], list[str]] | str, str]] = {
-    loop_to_root: ((11, 5, [f"cannot list the subkeys of ControlSet001\\Tree: cell at 0x20 {TWO_POINTERS}"], []),
-                   "pass"),
-    shared_subkey_list: ((13, 5, [f"cannot list the subkeys of ControlSet001\\Tree\\{k}: cell at 0x12160 "
+    loop_to_root: ((12, 5, [f"ControlSet001\\Tree: subkey lost (list entry -> 0x20): cell at 0x20 {TWO_POINTERS}"],
+                    []), "pass"),
+    shared_subkey_list: ((13, 5, [f"ControlSet001\\Tree\\{k}: subkey list at 0x12160 is unreadable: cell at 0x12160 "
                                   f"{TWO_POINTERS}" for k in "XY"], []), "pass"),
-    value_list_past_end: ((13, 3, ["cannot list the values of ControlSet001\\Data: cell offset 0x7ffffff0 is past "
+    value_list_past_end: ((13, 3, [f"{DATA}value list at 0x7ffffff0 is unreadable: cell offset 0x7ffffff0 is past "
                                    "the end of the hive"], []), "pass"),
-    value_data_past_end: ((13, 3, ["cannot read a value of ControlSet001\\Data: cell offset 0x7fffff00 is past the "
-                                   "end of the hive"], []), "pass"),
+    value_data_past_end: ((13, 4, [f"{DATA}value lost (list entry -> 0x1498): cell offset 0x7fffff00 is past the end "
+                                   "of the hive"], []), "pass"),
     root_past_end: ("cannot read the root key: cell offset 0x7ffffff0 is past the end of the hive", "error"),
-    # one of two same-named subkeys or values would be hidden, and check and dump might not pick the same one
-    two_subkeys_one_name: ((11, 5, ["cannot list the subkeys of ControlSet001\\Tree: two subkeys are named 'x'"], []),
-                           "pass"),
-    two_values_one_name: ((13, 3, ["cannot list the values of ControlSet001\\Data: two values are named 'Blob'"], []),
+    # of two same-named subkeys or values the first is read, the second named as lost
+    two_subkeys_one_name: ((12, 5, ["ControlSet001\\Tree: two subkeys are named 'x' (the second, at 0x12108, is not "
+                                    "read)"], []), "pass"),
+    two_values_one_name: ((13, 4, [f"{DATA}two values are named 'Blob' (the second, at 0x14c8, is not read)"], []),
                           "pass"),
-    huge_value_count: ((13, 3, [f"cannot list the values of {CLIENT}: value list at 0x13b8 declares 2147483647 "
-                                "values, its cell holds 3"], []), "undecided"),
-    huge_list_count: ((3, 1, ["cannot list the subkeys of ControlSet001: subkey list at 0x12080 declares 65535 "
-                              "entries, its cell holds 3"], []), "undecided"),
-    huge_subkey_count: ((13, 5, ["cannot list the subkeys of ControlSet001\\Tree\\Y: cell offset 0xffffffff is past "
-                                 "the end of the hive"], []), "pass"),
-    huge_data_size: ((13, 3, ["cannot read a value of ControlSet001\\Data: value data claims 2147483632 bytes, more "
+    # the cell holds three entries: Enabled, DisabledByDefault and slack, which is no value record
+    huge_value_count: ((13, 5, [f"{CLIENT}: value list at 0x13b8 declares 2147483647 values, its cell holds 3: the "
+                                "others are lost", f"{CLIENT}: value lost (list entry -> 0x0): cell at 0x0 has a bad "
+                                "size (1852400232)"], []), "pass"),
+    huge_list_count: ((13, 5, ["ControlSet001: subkey list at 0x12080 declares 65535 entries, its cell holds 3: the "
+                               "others are lost"], []), "pass"),
+    huge_subkey_count: ((13, 5, ["ControlSet001\\Tree\\Y: subkey list at 0xffffffff is unreadable: cell offset "
+                                 "0xffffffff is past the end of the hive"], []), "pass"),
+    huge_data_size: ((13, 4, [f"{DATA}value lost (list entry -> 0x14c8): value data claims 2147483632 bytes, more "
                               "than the whole hive holds"], []), "pass"),
-    huge_cell_size: ((13, 3, ["cannot list the values of ControlSet001\\Data: cell at 0x1488 has a bad size "
+    huge_cell_size: ((13, 3, [f"{DATA}value list at 0x1488 is unreadable: cell at 0x1488 has a bad size "
                               "(2147483632)"], []), "pass"),
-    one_value_many_times: ((13, 3, [f"cannot read a value of ControlSet001\\Data: cell at 0x2020 {TWO_POINTERS}"],
-                            []), "pass"),
-    big_data_repeating_a_segment: ((13, 3, [f"cannot read a value of ControlSet001\\Data: cell at 0x2064 "
+    # 16384 entries lost: the first twenty are named, then how many more
+    one_value_many_times: ((13, 3, [f"{DATA}value lost (list entry -> 0x14c8): cell at 0x2020 {TWO_POINTERS}",
+                                    *[BLOB_TWICE] * 19, f"{DATA}16364 more entries of this list are lost"], []),
+                           "pass"),
+    big_data_repeating_a_segment: ((13, 4, [f"{DATA}value lost (list entry -> 0x14c8): cell at 0x2064 "
                                             f"{TWO_POINTERS}"], []), "pass"),
-    truncated_bin: ((3, 1, ["cannot list the subkeys of ControlSet001: cell offset 0x12080 is past the end of the "
-                            "hive"], ["truncated"]), "undecided"),
+    truncated_bin: ((3, 1, ["ControlSet001: subkey list at 0x12080 is unreadable: cell offset 0x12080 is past the "
+                            "end of the hive"], ["truncated"]), "undecided"),
     base_block_only: ("a registry hive base block without a hive bin after it (the file is truncated or damaged)",
                       "error"),
     transaction_log: ("a transaction log (file type 6), not a primary hive: give the hive file itself", "error"),
-    huge_bin_size: ((13, 5, [], []), "pass"),  # cells are found through pointers, never through bin sizes
+    huge_bin_size: ((13, 5, [], ["bad-hbin"]), "pass"),  # cells are found through pointers, never through bin sizes
     bad_checksum: ((13, 5, [], ["checksum"]), "pass"),
     # root, ControlSet001 and 512 levels of "d": the key below them is refused; no Select, no SCHANNEL
-    deep_chain: ((514, 0, ["key path deeper than 512 levels, the most a registry tree may have"], ["control-set"]),
+    deep_chain: ((514, 0, [DEEP_ERROR], ["control-set"]),
                  "undecided"),
 }
 
@@ -281,11 +289,15 @@ def test_commands_finish_within_limits_with_one_line_errors(hostile: tuple[Path,
         assert (proc.returncode, proc.stdout) == (2, "")
         assert proc.stderr == f"regtls: error: {path}: {HOSTILE[patch][0]}\n"
         return
-    assert proc.returncode in (0, 1)
     result = json.loads(proc.stdout)
+    walked = HOSTILE[patch][0]
+    assert isinstance(walked, tuple)
     if command == "check":
+        assert proc.returncode in (0, 1)
         assert next(r["status"] for r in result["results"] if r["rule"] == "SCH001") == HOSTILE[patch][1]
-    else:
-        walked = HOSTILE[patch][0]
-        assert isinstance(walked, tuple)
+    else:  # exit code 3: everything readable printed, each lost entry named in the JSON and on stderr
+        assert proc.returncode == (3 if walked[2] else 0)
         assert sum(len(k["values"]) for k in result["keys"]) == walked[1]
+        lost = [d["message"] for d in result.get("diagnostics", []) if d["code"] in LOSSES]
+        assert lost == walked[2] or walked[2] == [DEEP_ERROR]
+        assert all(f"regtls: warning: {path}: {message}\n" in proc.stderr for message in lost)

@@ -65,6 +65,7 @@ class Dword:
     name: str
     value: Value | None
     known: bool
+    damage: str | None = None  # the lost hive entry that leaves an absent value not known
 
     @property
     def number(self) -> int | None:
@@ -85,14 +86,17 @@ class Dword:
     def show(self) -> str:
         """``Enabled=1`` style text, or why the value does not count."""
         if self.value is None:
+            if self.damage:
+                return f"{self.name} not known (damaged hive: {self.damage})"
             return f"{self.name} absent" if self.known else f"{self.name} not known"
         number = self.number
         return self.problem or f"{self.name}={number if number is not None and number < 10 else hex(number or 0)}"
 
 
 def read_dword(machine: Machine, path: Path, name: str) -> Dword:
-    """Read a DWORD-typed setting off the machine."""
-    return Dword(path, name, machine.value(path, name), machine.known(path, name))
+    """Read a DWORD-typed setting off the machine; an absent value that a damaged hive may have lost is not known."""
+    value, known = machine.value(path, name), machine.known(path, name)
+    return Dword(path, name, value, known, None if known or value is not None else machine.damaged(path, name))
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 
 from analyzer.knowledge import VIEWS, Setting, ciphers, dotnet, schannel, updates, winhttp, wininet
@@ -78,9 +78,15 @@ def _plan(machine: Machine, os: OsInfo | None, wow: bool | None,
     return plan
 
 
-def _safe(setting_id: str, compute: Callable[[], Setting], diagnostics: list[Diagnostic]) -> Setting:
+def _safe(setting_id: str, compute: Callable[[], Setting], diagnostics: list[Diagnostic],
+          machine: Machine | None = None) -> Setting:
+    seen = len(machine.damage_seen) if machine is not None else 0
     try:
-        return compute()
+        setting = compute()
+        lost = list(dict.fromkeys(machine.damage_seen[seen:])) if machine is not None else []
+        if lost and setting.state == "unknown":  # not known because a damaged hive lost what could decide it
+            return replace(setting, source="unknown", detail=f"damaged: {'; '.join(lost)}")
+        return setting
     except SourceError as exc:
         diagnostics.append(Diagnostic(exc.file or "", None, "error", "unreadable", str(exc)))
         return Setting(setting_id, "unknown", "unknown", f"unreadable: {exc}")
@@ -110,7 +116,7 @@ def other_control_sets(machine: Machine, os: OsInfo | None, current: dict[str, S
         for protocol in schannel.PROTOCOLS:
             for role in schannel.ROLES:
                 compute = partial(schannel.protocol_setting, machine, os, protocol, role, name)
-                mine = _safe(f"schannel/{protocol}/{role}", compute, diagnostics)
+                mine = _safe(f"schannel/{protocol}/{role}", compute, diagnostics, machine)
                 if mine.state != current[mine.id].state:
                     differences.append((mine, current[mine.id]))
         views.append(ControlSetView(name, tuple(roles.get(int(match.group(1)), ())), tuple(differences)))
@@ -131,7 +137,7 @@ def evaluate(machine: Machine) -> MachineState:
     except SourceError as exc:
         users = []
         diagnostics.append(Diagnostic(exc.file or "", None, "error", "unreadable", f"cannot list the users: {exc}"))
-    settings = {sid: _safe(sid, compute, diagnostics) for sid, compute in _plan(machine, os, wow, users)}
+    settings = {sid: _safe(sid, compute, diagnostics, machine) for sid, compute in _plan(machine, os, wow, users)}
     try:
         control_sets = other_control_sets(machine, os, settings, diagnostics)
     except SourceError as exc:

@@ -43,6 +43,8 @@ def kb_setting(machine: Machine, kb: str) -> Setting:
     elif states:
         shown = ", ".join("absent" if s is None else f"0x{s:x}" for _, s, _ in states)
         status, detail = PRESENT, f"{kb} package present but not installed (CurrentState {shown})"
+    elif (lost := machine.damaged(PACKAGES)) is not None:  # the package sought may be the lost subkey
+        return Setting(f"update/{kb}", UNKNOWN, "unknown", f"damaged: {lost}")
     else:
         status, detail = NOT_FOUND, f"no {kb} package found (a cumulative rollup may still include it)"
     return Setting(f"update/{kb}", status, "explicit", detail, found_in,

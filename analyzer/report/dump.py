@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from rich.table import Table
 
 from analyzer.machine import Machine
 from analyzer.registry import REG_BINARY, REG_DWORD, REG_SZ, Path, Value, join_path, printable, type_name
 from analyzer.report import console, to_json
-from analyzer.sources import SourceError
+from analyzer.sources import Diagnostic, SourceError
 
 SCHEMA = "regtls.dump/1"
 _WRAP = 78
@@ -29,8 +29,11 @@ def safe_values(machine: Machine, path: Path) -> tuple[list[Value], str | None]:
         return [], str(exc)
 
 
-def render_json(machine: Machine, keys: Iterable[Path]) -> str:
-    """Every key (also keys without values) with its values; deleted keys and values are absent."""
+def render_json(machine: Machine, keys: Iterable[Path],
+                diagnostics: Callable[[], list[Diagnostic]] | None = None) -> str:
+    """Every key (also keys without values) with its values; deleted keys and values are absent.  With
+    ``diagnostics``, what reading found, when it found anything (asked after the keys are read: damage is met
+    as they are)."""
     out = []
     for path in keys:
         values, error = safe_values(machine, path)
@@ -38,7 +41,12 @@ def render_json(machine: Machine, keys: Iterable[Path]) -> str:
         if error:
             entry["error"] = error
         out.append(entry)
-    return to_json({"schema": SCHEMA, "keys": out})
+    found: dict[str, object] = {"schema": SCHEMA, "keys": out}
+    found_now = diagnostics() if diagnostics is not None else []
+    if found_now:  # none: the output stays as it was without them
+        found["diagnostics"] = [{"file": d.file, "line": d.line, "column": d.column, "level": d.level, "code": d.code,
+                                 "key": d.key, "message": d.message} for d in found_now]
+    return to_json(found)
 
 
 def quote(text: str) -> str:

@@ -298,6 +298,11 @@ def nonstandard_value(ctx: Context) -> Outcome:
     return Outcome(PASS, "every protocol value is 0 or 1")
 
 
+def _damage(setting: Setting) -> str:
+    """Why a setting is not known when a damaged hive is why."""
+    return f" ({setting.detail})" if setting.detail.startswith("damaged: ") else ""
+
+
 STIG_VALUES = {"on": ({"one", "legacy-all-ones"}, {"zero"}), "off": ({"zero"}, {"one"})}
 
 
@@ -314,14 +319,14 @@ def judge(ctx: Context, setting: Setting, want: str) -> tuple[str, str]:
         if values.get("Enabled") in enabled_ok and values.get("DisabledByDefault") in dbd_ok:
             return PASS, ""
         if "unknown" in values.values():
-            return UNDECIDED, "the values are not known"
+            return UNDECIDED, "the values are not known" + _damage(setting)
         wanted = "Enabled=1 and DisabledByDefault=0" if want == "on" else "Enabled=0 and DisabledByDefault=1"
         return FAIL, f"needs {wanted} set explicitly (this profile counts an absent value as a finding)"
     ok = setting.state == ENABLED if want == "on" else setting.state in (DISABLED, UNSUPPORTED)
     if ok:
         return PASS, ""
     if setting.state == UNKNOWN:
-        return UNDECIDED, "state is not known"
+        return UNDECIDED, "state is not known" + _damage(setting)
     return FAIL, f"is {setting.state} ({setting.source})"
 
 

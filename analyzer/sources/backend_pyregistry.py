@@ -13,7 +13,7 @@ from Registry import RegistryParse
 
 from analyzer.sources.cells import BASE_BLOCK
 from analyzer.sources.evidence import open_evidence
-from analyzer.sources.hive import RawKey, RawValue
+from analyzer.sources.records import RawKey, RawValue
 
 _KEY_COMP_NAME = 0x20
 

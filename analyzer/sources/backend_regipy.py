@@ -16,7 +16,7 @@ from regipy.registry import Cell, NKRecord, RegistryHive
 from regipy.structs import REGF_HEADER_SIZE, VALUE_KEY
 
 from analyzer.sources.evidence import open_evidence
-from analyzer.sources.hive import RawKey, RawValue
+from analyzer.sources.records import RawKey, RawValue
 
 logging.getLogger("regipy").addHandler(logging.NullHandler())
 logging.getLogger("regipy").propagate = False

@@ -9,6 +9,7 @@ never a hang or an amplification of a small file into a large result.
 from __future__ import annotations
 
 import struct
+from dataclasses import dataclass
 
 BASE_BLOCK = 4096
 BIG_DATA_SEGMENT = 16344
@@ -47,21 +48,36 @@ def field(cell_offset: int, at: int) -> int:
     return BASE_BLOCK + cell_offset + 4 + at
 
 
+@dataclass(frozen=True)
+class Loss:
+    """One entry of a list that could not be used: the cell it points to (or the list's) and what was wrong."""
+
+    offset: int
+    what: str
+
+
 class Cells:
-    """The hive bins of one file; ``pointer`` arguments are file positions of the fields that point."""
+    """The hive bins of one file; ``pointer`` arguments are file positions of the fields that point.
+
+    Lists are salvaged entry by entry: a bad entry (or a bad sublist of an ``ri``) is one :class:`Loss`, the
+    others are still returned.
+    """
 
     def __init__(self, buffer: bytes) -> None:
         self.buffer = buffer
         self._reached_from: dict[int, int] = {}
 
     def payload(self, offset: int, pointer: int) -> bytes:
-        """The payload of the cell at hive-bins ``offset``, reached through the field at ``pointer``."""
+        """The payload of the allocated cell at hive-bins ``offset``, reached through the field at ``pointer``."""
         pos = BASE_BLOCK + offset
         if pos + 4 > len(self.buffer):
             raise CellError(f"cell offset 0x{offset:x} is past the end of the hive")
-        size = abs(struct.unpack_from("<i", self.buffer, pos)[0])
+        raw = struct.unpack_from("<i", self.buffer, pos)[0]
+        size = abs(raw)
         if size < 4 or pos + size > len(self.buffer):
             raise CellError(f"cell at 0x{offset:x} has a bad size ({size})")
+        if raw > 0:
+            raise CellError(f"cell at 0x{offset:x} is a free cell (a live record points into unallocated space)")
         first = self._reached_from.setdefault(offset, pointer)
         if first != pointer:
             raise CellError(f"cell at 0x{offset:x} is reached through two pointers (a loop or a shared cell)")
@@ -77,36 +93,50 @@ class Cells:
             raise CellError(f"{what} record at 0x{offset:x} is cut short (its name runs past its cell)")
         return cell
 
-    def subkeys(self, list_offset: int, pointer: int) -> list[tuple[int, int]]:
-        """(key offset, pointer) of each entry of a subkey list: lf, lh, li, or an ri of those."""
+    def subkeys(self, list_offset: int, pointer: int) -> tuple[list[tuple[int, int]], list[Loss], int]:
+        """(key offset, pointer) of each usable entry of a subkey list (lf, lh, li, or an ri of those), the
+        entries or sublists lost, and the number of entries the list(s) declare."""
         out: list[tuple[int, int]] = []
-        self._subkey_list(list_offset, pointer, out, nested=False)
-        return out
+        losses: list[Loss] = []
+        declared = self._subkey_list(list_offset, pointer, out, losses, nested=False)
+        return out, losses, declared
 
-    def _subkey_list(self, offset: int, pointer: int, out: list[tuple[int, int]], nested: bool) -> None:
-        cell = self.payload(offset, pointer)
+    def _subkey_list(self, offset: int, pointer: int, out: list[tuple[int, int]], losses: list[Loss],
+                     nested: bool) -> int:
+        try:
+            cell = self.payload(offset, pointer)
+        except CellError as exc:
+            losses.append(Loss(offset, f"subkey list at 0x{offset:x} is unreadable: {exc}"))
+            return 0
         signature, count = cell[:2], _u16(cell, 2)
         width = _LIST_WIDTH.get(signature)
         if width is None or (nested and signature == b"ri"):
-            raise CellError(f"unknown subkey list signature {signature!r} at 0x{offset:x}")
-        if 4 + count * width > len(cell):
-            raise CellError(f"subkey list at 0x{offset:x} declares {count} entries, its cell holds "
-                            f"{(len(cell) - 4) // width}")
-        for at in range(4, 4 + count * width, width):
+            losses.append(Loss(offset, f"unknown subkey list signature {signature!r} at 0x{offset:x}"))
+            return 0
+        held = min(count, (len(cell) - 4) // width)
+        if held < count:
+            losses.append(Loss(offset, f"subkey list at 0x{offset:x} declares {count} entries, its cell holds "
+                                       f"{held}: the others are lost"))
+        declared = 0 if signature == b"ri" else count
+        for at in range(4, 4 + held * width, width):
             if signature == b"ri":
-                self._subkey_list(_u32(cell, at), field(offset, at), out, nested=True)
+                declared += self._subkey_list(_u32(cell, at), field(offset, at), out, losses, nested=True)
             else:
                 out.append((_u32(cell, at), field(offset, at)))
+        return declared
 
-    def values(self, list_offset: int, count: int, pointer: int) -> list[tuple[int, int]]:
-        """(value offset, pointer) of each entry of a value list declaring ``count`` values."""
+    def values(self, list_offset: int, count: int, pointer: int) -> tuple[list[tuple[int, int]], list[Loss]]:
+        """(value offset, pointer) of each entry of a value list declaring ``count`` values, and what was lost."""
         if count == 0:
-            return []
-        cell = self.payload(list_offset, pointer)
-        if 4 * count > len(cell):
-            raise CellError(f"value list at 0x{list_offset:x} declares {count} values, its cell holds "
-                            f"{len(cell) // 4}")
-        return [(_u32(cell, at), field(list_offset, at)) for at in range(0, 4 * count, 4)]
+            return [], []
+        try:
+            cell = self.payload(list_offset, pointer)
+        except CellError as exc:
+            return [], [Loss(list_offset, f"value list at 0x{list_offset:x} is unreadable: {exc}")]
+        held = min(count, len(cell) // 4)
+        losses = [] if held == count else [Loss(list_offset, f"value list at 0x{list_offset:x} declares {count} "
+                                                             f"values, its cell holds {held}: the others are lost")]
+        return [(_u32(cell, at), field(list_offset, at)) for at in range(0, 4 * held, 4)], losses
 
     def data(self, size_field: int, offset_field: int, pointer: int, minor: int) -> bytes:
         """The exact stored bytes of a value: inline, in one cell, or in big-data (``db``) segments."""
@@ -123,21 +153,26 @@ class Cells:
         if length > BIG_DATA_SEGMENT and minor >= 4 and cell[:2] == b"db":
             return self._big_data(cell, offset_field, length)
         if length > len(cell):
-            raise CellError(f"value data of {length} bytes runs past its cell ({len(cell)} bytes)")
+            raise CellError(f"value data of {length} bytes at 0x{offset_field:x} runs past its cell "
+                            f"({len(cell)} bytes)")
         return cell[:length]
 
     def _big_data(self, cell: bytes, offset: int, length: int) -> bytes:
         count, list_offset = _u16(cell, 2), _u32(cell, 4)
+        needed = -(-length // BIG_DATA_SEGMENT)
+        if count != needed:
+            raise CellError(f"big-data record at 0x{offset:x} declares {count} segments, its {length} bytes "
+                            f"need {needed}")
         segments = self.payload(list_offset, field(offset, 4))
         if 4 * count > len(segments):
             raise CellError(f"big-data list at 0x{list_offset:x} declares {count} segments, its cell holds "
                             f"{len(segments) // 4}")
         out = bytearray()
         for at in range(0, 4 * count, 4):
-            if len(out) >= length:
-                break
+            want = min(BIG_DATA_SEGMENT, length - len(out))
             segment = self.payload(_u32(segments, at), field(list_offset, at))
-            out += segment[: min(BIG_DATA_SEGMENT, length - len(out))]
-        if len(out) < length:
-            raise CellError(f"big-data value holds {len(out)} of its {length} bytes")
+            if len(segment) < want:
+                raise CellError(f"big-data segment at 0x{_u32(segments, at):x} holds {len(segment)} bytes, "
+                                f"{want} expected")
+            out += segment[:want]
         return bytes(out)

@@ -15,30 +15,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path as FsPath
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from analyzer.registry import MAX_DEPTH, Origin, Path, Value, dword, fold, printable
 from analyzer.sources import Diagnostic, SourceError
-from analyzer.sources.cells import (
-    BASE_BLOCK,
-    CHECKSUM,
-    NK_SUBKEY_LIST,
-    NK_VALUE_LIST,
-    ROOT_POINTER,
-    VK_DATA,
-    CellError,
-    Cells,
-    checksum,
-    field,
-)
+from analyzer.sources.cells import BASE_BLOCK, CHECKSUM, ROOT_POINTER, CellError, Cells, checksum, field
 from analyzer.sources.evidence import open_evidence
+from analyzer.sources.records import Backend, RawKey, RawValue
+from analyzer.sources.salvage import NK_LAYER, Tree, bin_problems, decode_name
+
+__all__ = ["BACKENDS", "DEFAULT_BACKEND", "Backend", "HiveError", "HiveFile", "RawKey", "RawValue", "decode_name"]
 
 if TYPE_CHECKING:
     from analyzer.sources.logs import LogUse
 
 _CONTROL_SET = re.compile(r"^CONTROLSET(\d{3})$")
 _BIN_HEADER = 0x20
-T = TypeVar("T")
 
 
 class HiveError(SourceError):
@@ -76,61 +68,12 @@ def parse_header(block: bytes) -> Header | None:
                   checksum(block) == struct.unpack_from("<I", block, CHECKSUM)[0], root, bins_size)
 
 
-def decode_name(raw: bytes, compressed: bool) -> str:
-    """Decode a key or value name: compressed names hold one Latin-1 byte per character."""
-    if compressed:
-        return raw.decode("latin-1")
-    return raw[: len(raw) & ~1].decode("utf-16-le", "surrogatepass")
-
-
 def filetime(value: int) -> datetime | None:
     """Convert a FILETIME (100 ns since 1601) to an aware UTC datetime, or None when out of range."""
     try:
         return datetime(1601, 1, 1, tzinfo=timezone.utc) + timedelta(microseconds=value // 10)
     except OverflowError:
         return None
-
-
-@dataclass(frozen=True)
-class RawKey:
-    """A key (nk) record as a backend parses it; offsets are relative to the first hive bin."""
-
-    offset: int
-    name: bytes
-    compressed: bool
-    subkey_count: int
-    subkey_list: int
-    value_count: int
-    value_list: int
-    timestamp: int
-
-
-@dataclass(frozen=True)
-class RawValue:
-    """A value (vk) record as a backend parses it."""
-
-    offset: int
-    name: bytes
-    compressed: bool
-    type_num: int
-    size_field: int
-    offset_field: int
-
-
-class Backend(Protocol):
-    """What a hive parser library provides: the key and value records.
-
-    Following the pointers between records (lists, data) is shared code: see :mod:`analyzer.sources.cells`.
-    """
-
-    name: str
-    buffer: bytes
-
-    def key(self, offset: int) -> RawKey:
-        """The key record in the cell at ``offset`` (its signature already checked)."""
-
-    def value(self, offset: int) -> RawValue:
-        """The value record in the cell at ``offset`` (its signature already checked)."""
 
 
 BACKENDS = ("python-registry", "regipy")
@@ -149,19 +92,6 @@ def load_backend(name: str, path: FsPath, data: bytes | None = None) -> Backend:
 
         return RegipyBackend(path, data)
     raise SourceError(f"unknown backend {name!r}; choose one of: {', '.join(BACKENDS)}")
-
-
-def _by_name(items: list[T], name: Callable[[T], str], what: str) -> dict[str, T]:
-    """Items by case-insensitive name; two with one name are damage (Windows keeps the names in a key unique)."""
-    out: dict[str, T] = {}
-    for item in items:
-        if out.setdefault(fold(name(item)), item) is not item:
-            raise CellError(f"two {what} are named {printable(name(item))!r}")
-    return out
-
-
-def _show(path: Path) -> str:
-    return printable("\\".join(path)) or "the root key"
 
 
 # top-level keys of every user's NTUSER.DAT besides Software (learn.microsoft.com/windows/win32/sysinfo/
@@ -196,7 +126,7 @@ class HiveFile:
         if header.file_type != 0:
             raise HiveError(f"{self.display}: a transaction log (file type {header.file_type}), not a primary hive: "
                             "give the hive file itself", self.display)
-        if len(first_bin) < _BIN_HEADER or first_bin[:4] != b"hbin":
+        if len(first_bin) < _BIN_HEADER:  # a damaged first hive bin header is a warning (see bin_problems)
             raise HiveError(f"{self.display}: a registry hive base block without a hive bin after it (the file "
                             "is truncated or damaged)", self.display)
         if size < BASE_BLOCK + header.bins_size:
@@ -209,14 +139,18 @@ class HiveFile:
 
             self.logs = [LogUse(p, False, "not needed: the hive is clean") for p in logs]
         self.file_header = header  # as the file on disk has it (dirty or not)
+        self.header_flags = struct.unpack_from("<I", block, 0x90)[0] if len(block) >= 0x94 else 0
         header = parse_header(data[:BASE_BLOCK]) or header if data is not None else header
         self.header = header
         self.backend_name = backend
         self._backend: Backend = self._guard(lambda: load_backend(backend, path, data), "cannot parse the hive")
         self._cells = Cells(self._backend.buffer)
-        root = self._guard(lambda: self._read_key(header.root, ROOT_POINTER), "cannot read the root key")
-        self._keys: dict[Path, RawKey | None] = {(): root}
-        self._children: dict[Path, dict[str, RawKey]] = {}
+        self._tree = Tree(self._cells, self._backend, self.display, header.minor, self._add,
+                          lambda p: Origin(self.display, control_set=self._control_set_of(p)))
+        self._tree.set_root(self._guard(lambda: self._tree.read_key(header.root, ROOT_POINTER),
+                                        "cannot read the root key"))
+        for problem in bin_problems(self._backend.buffer, header.bins_size):
+            self._note("warning", "bad-hbin", problem)
         self.kind = self._detect_kind(any_kind)
         self.control_set: str | None = None
         self.control_set_source: str | None = None
@@ -244,6 +178,10 @@ class HiveFile:
 
         recovery: Recovery = self._guard(lambda: recover(path, logs), "cannot replay the transaction logs")
         self.logs = recovery.logs
+        for use in recovery.logs:
+            if use.rejected:  # sizes the files do not support: nothing replayed from that entry on
+                self._note("warning", "log-rejected", f"{names(use.path)}: {use.rejected}; the hive is read without "
+                           "what the log holds from there on")
         done = "; ".join(f"{names(u.path)}: {u.detail}" for u in recovery.logs)
         if not recovery.applied:
             self._note("warning", "dirty-hive", f"{state} and none of its transaction logs applies ({done}): "
@@ -253,7 +191,10 @@ class HiveFile:
         return recovery.data
 
     def _note(self, level: Any, code: str, message: str) -> None:
-        self.diagnostics.append(Diagnostic(self.display, None, level, code, message))
+        self._add(Diagnostic(self.display, None, level, code, message))
+
+    def _add(self, diagnostic: Diagnostic) -> None:
+        self.diagnostics.append(diagnostic)
 
     def _guard(self, call: Any, what: str) -> Any:
         try:
@@ -299,36 +240,14 @@ class HiveFile:
                    f"control set, {self.control_set}")
 
     # -- lookups (machine.Base) ---------------------------------------------------------------------
-    def _read_key(self, offset: int, pointer: int) -> RawKey:
-        self._cells.record(offset, pointer, b"nk")
-        return self._backend.key(offset)
-
-    def _children_of(self, path: Path) -> dict[str, RawKey]:
-        folded = tuple(fold(p) for p in path)
-        cached = self._children.get(folded)
-        if cached is None:
-            raw = self._key(path)
-            if raw is None or not raw.subkey_count:
-                return {}
-            cached = self._children[folded] = self._guard(lambda: self._subkeys_of(raw),
-                                                          f"cannot list the subkeys of {_show(path)}")
-        return cached
-
-    def _subkeys_of(self, raw: RawKey) -> dict[str, RawKey]:
-        entries = self._cells.subkeys(raw.subkey_list, field(raw.offset, NK_SUBKEY_LIST))
-        return _by_name([self._read_key(*entry) for entry in entries], lambda k: decode_name(k.name, k.compressed),
-                        "subkeys")
-
-    def _key(self, path: Path) -> RawKey | None:
-        folded = tuple(fold(p) for p in path)
-        if folded in self._keys:
-            return self._keys[folded]
+    def _folded(self, path: Path) -> Path:
         if len(path) > MAX_DEPTH:
             raise HiveError(f"{self.display}: key path deeper than {MAX_DEPTH} levels, the most a registry tree "
                             "may have", self.display)
-        found = self._children_of(path[:-1]).get(folded[-1])
-        self._keys[folded] = found
-        return found
+        return tuple(fold(p) for p in path)
+
+    def _key(self, path: Path) -> RawKey | None:
+        return self._tree.key(path, self._folded(path))
 
     def raw_key(self, path: Path) -> RawKey | None:
         """The key record at hive-relative ``path`` (its cell offset and fields), or None."""
@@ -340,33 +259,37 @@ class HiveFile:
         return None if raw is None else decode_name(raw.name, raw.compressed)
 
     def subkey_names(self, path: Path) -> list[str]:
-        """The names of the subkeys of ``path``."""
-        return [decode_name(k.name, k.compressed) for k in self._children_of(path).values()]
+        """The names of the readable subkeys of ``path``."""
+        return [decode_name(k.name, k.compressed) for k in self._tree.children(path, self._folded(path)).values()]
 
     def values(self, path: Path) -> list[Value]:
-        """The values of ``path``, with their exact stored data."""
-        raw = self._key(path)
-        if raw is None:
-            return []
-        entries = self._guard(lambda: self._cells.values(raw.value_list, raw.value_count,
-                                                         field(raw.offset, NK_VALUE_LIST)),
-                              f"cannot list the values of {_show(path)}")
-        origin = Origin(self.display, control_set=self._control_set_of(path))
-        values = [self._guard(lambda o=offset, p=pointer: self._read_value(o, p, origin),
-                              f"cannot read a value of {_show(path)}") for offset, pointer in entries]
-        return list(self._guard(lambda: _by_name(values, lambda v: v.name, "values"),
-                                f"cannot list the values of {_show(path)}").values())
-
-    def _read_value(self, offset: int, pointer: int, origin: Origin) -> Value:
-        self._cells.record(offset, pointer, b"vk")
-        rec = self._backend.value(offset)
-        data = self._cells.data(rec.size_field, rec.offset_field, field(offset, VK_DATA), self.header.minor)
-        return Value(decode_name(rec.name, rec.compressed), rec.type_num, data, origin)
+        """The readable values of ``path``, with their exact stored data."""
+        return list(self._tree.values(path, self._folded(path)).values())
 
     def value(self, path: Path, name: str) -> Value | None:
         """One value of ``path`` by case-insensitive name."""
-        wanted = fold(name)
-        return next((v for v in self.values(path) if fold(v.name) == wanted), None)
+        return self._tree.values(path, self._folded(path)).get(fold(name))
+
+    def damaged(self, path: Path, name: str | None = None) -> str | None:
+        """What was lost that could have held the key at ``path`` (or, with ``name``, that value of it; without,
+        one of its subkeys): file, key path, cell offset and what was wrong; None when nothing lost matters."""
+        return self._tree.damaged(path, name) if len(path) <= MAX_DEPTH else None
+
+    def layer(self, path: Path) -> int | None:
+        """The layer semantics of the key at ``path`` in a differencing hive (see :mod:`analyzer.sources.differencing`),
+        or None when the key is absent."""
+        raw = self._key(path)
+        return None if raw is None else self._cells.buffer[field(raw.offset, NK_LAYER)] & 0x0F
+
+    def tombstones(self, path: Path) -> set[str]:
+        """The folded names of the tombstone values of the key at ``path`` (a differencing hive's deletions)."""
+        self.values(path)
+        return self._tree.tombstones.get(self._folded(path), set())
+
+    @property
+    def lost(self) -> int:
+        """How many entries (subkeys, values, lists) were lost to damage so far."""
+        return self._tree.lost
 
     def last_write(self, path: Path) -> datetime | None:
         """The last-write time of the key at ``path``."""

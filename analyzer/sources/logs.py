@@ -6,13 +6,18 @@ transaction log files", "Dirty state of a hive" and "Multiple transaction log fi
 applied by python-registry's ``RegistryLog``, which checks the Marvin32 hashes and the sequence
 numbers; old-format logs (``DIRT`` dirty vector, before Windows 8.1) by the code below, because
 regipy 6.5.0 reads the dirty pages at a fixed offset that is only right for hives below 2 MB.
+
+Bounds: the numbers inside a log are checked against the real sizes of the files before anything is
+replayed.  A log may grow the hive only by the pages it carries: a declared hive bins size beyond the hive's
+own bins plus the log's length, a dirty page past the declared bins, or an entry longer than the rest of
+the log is damage, and nothing is replayed from that entry on (earlier entries still apply).
 """
 
 from __future__ import annotations
 
 import io
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path as FsPath
 
 from analyzer.sources.cells import BASE_BLOCK, CHECKSUM, checksum
@@ -33,12 +38,15 @@ class LogUse:
     detail: str
     first: int | None = None
     last: int | None = None
+    rejected: str | None = None  # why replay stopped at one of its entries, if the bounds check stopped it
 
     def to_json(self) -> dict[str, object]:
         """The report's entry for this log."""
         out: dict[str, object] = {"path": str(self.path), "applied": self.applied, "detail": self.detail}
         if self.first is not None:
             out.update(first_sequence=self.first, last_sequence=self.last)
+        if self.rejected:
+            out["rejected"] = self.rejected
         return out
 
 
@@ -82,6 +90,9 @@ def _replay_old(hive: bytearray, log: bytes) -> tuple[int, int, int] | str:
     if bins_size % 4096 or BASE_BLOCK + bins_size > 1 << 32:
         return f"its hive bins size {bins_size:#x} is not a multiple of 4096"
     vector = log[SECTOR + 4:SECTOR + 4 + bins_size // SECTOR // 8]
+    if len(vector) < bins_size // SECTOR // 8:
+        return (f"rejected: it declares {bins_size:#x} bytes of hive bins, more than its {len(log)} bytes can hold "
+                "the dirty vector of")
     page = -(-(SECTOR + 4 + len(vector)) // SECTOR) * SECTOR  # the sector after the vector's last one
     writes: list[tuple[int, int]] = []
     for index, byte in enumerate(vector):
@@ -91,12 +102,41 @@ def _replay_old(hive: bytearray, log: bytes) -> tuple[int, int, int] | str:
                 page += SECTOR
     if page > len(log):
         return f"it is truncated: its dirty vector names {len(writes)} pages, the file holds fewer"
+    if BASE_BLOCK + bins_size > len(hive) + SECTOR * len(writes):
+        return (f"rejected: it declares {bins_size:#x} bytes of hive bins, more than the hive's "
+                f"{len(hive) - BASE_BLOCK} and the {len(writes)} pages it carries")
     if len(hive) < BASE_BLOCK + bins_size:
         hive.extend(bytes(BASE_BLOCK + bins_size - len(hive)))
     for target, source in writes:
         hive[target:target + SECTOR] = log[source:source + SECTOR]
     _seal(hive, seq1, bins_size)
     return seq1, seq1, len(writes)
+
+
+def bounded_entries(raw: bytes, hive_bins: int) -> tuple[bytes, str | None]:
+    """A new-format log cut before its first entry whose sizes the files do not support, and why (None: all fit).
+
+    An entry (``HvLE``: size, hive bins size, dirty page count, then page references and pages) must lie inside
+    the log; its pages inside the entry and inside the hive bins it declares; and that size must not exceed
+    the hive's bins plus the whole log, the most a log can add.
+    """
+    limit = hive_bins + len(raw)
+    at = SECTOR
+    while at + 40 <= len(raw) and raw[at:at + 4] == b"HvLE":
+        size, _, _, bins, count = struct.unpack_from("<IIIII", raw, at + 4)
+        pages = [struct.unpack_from("<II", raw, at + 40 + 8 * i) for i in range(count)
+                 if at + 48 + 8 * i <= len(raw)] if 40 + 8 * count <= size else []
+        why = (f"its size {size:#x} is not whole sectors or runs past the end of the log" if size < 40 or size % SECTOR
+               or at + size > len(raw) else
+               f"it declares {bins:#x} bytes of hive bins, more than the hive's {hive_bins} and the log's "
+               f"{len(raw)} bytes support" if bins % 4096 or bins > limit else
+               f"its {count} dirty page references do not fit in it" if 40 + 8 * count > size else
+               f"its dirty pages ({sum(n for _, n in pages)} bytes) do not fit in it or in the hive bins it declares"
+               if sum(n for _, n in pages) > size - 40 - 8 * count or any(o + n > bins for o, n in pages) else None)
+        if why is not None:
+            return raw[:at], f"the entry at log offset {at:#x} is rejected: {why}"
+        at += size
+    return raw, None
 
 
 def _why(exc: Exception) -> str:
@@ -111,7 +151,11 @@ def _replay_new(hive: bytearray, logs: list[tuple[FsPath, bytes]]) -> list[LogUs
     buffer = io.BytesIO(bytes(hive))
     uses: list[LogUse] = []
     readers: list[tuple[FsPath, RegistryLog.RegistryLog]] = []
-    for path, raw in logs:
+    rejected: dict[FsPath, str] = {}
+    for path, whole in logs:
+        raw, why = bounded_entries(whole, len(hive) - BASE_BLOCK)
+        if why is not None:
+            rejected[path] = why
         buffer.seek(0)  # each RegistryLog reads the primary base block from the current position
         try:
             reader = RegistryLog.RegistryLog(buffer, io.BytesIO(raw))
@@ -147,7 +191,8 @@ def _replay_new(hive: bytearray, logs: list[tuple[FsPath, bytes]]) -> list[LogUs
         uses.append(LogUse(path, True, f"applied: new format, sequence {first}-{last}", first, last))
         expected = last + 1
     hive[:] = buffer.getvalue()
-    return uses
+    return [replace(u, detail=f"{u.detail}; {rejected[u.path]}", rejected=rejected[u.path]) if u.path in rejected
+            else u for u in uses]
 
 
 def recover(hive_path: FsPath, logs: list[FsPath]) -> Recovery:
@@ -177,7 +222,8 @@ def recover(hive_path: FsPath, logs: list[FsPath]) -> Recovery:
             pristine = bytearray(hive)
             result = _replay_old(pristine, raw)
             if isinstance(result, str):
-                uses.append(LogUse(path, False, f"not applied: {result}"))
+                uses.append(LogUse(path, False, f"not applied: {result}",
+                                   rejected=result if result.startswith("rejected: ") else None))
                 continue
             hive = pristine
             uses.append(LogUse(path, True, f"applied: old format, {result[2]} dirty 512-byte pages, sequence "

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from analyzer import inputs
-from analyzer.sources import SourceError, golden, layers
+from analyzer.sources import golden
 from tests.conftest import SAMPLES, build_hive, snapshot
 from tests.test_images import cli, run, sha256, untouched
 
@@ -194,9 +194,12 @@ def test_copies_out_of_a_wim_stay_within_the_budget(wim: Path, tmp_path: Path, m
 
 
 def set_minor(hive: bytes, minor: int) -> bytes:
-    """The hive with another regf minor version and its base block checksum fixed (see ../shared/tools)."""
+    """The hive with another regf minor version and its base block checksum fixed (see ../shared/tools); at 6, with
+    the base block's "layered keys" flag (0x2 at 0x90) as a differencing hive has it."""
     data = bytearray(hive)
     struct.pack_into("<I", data, 0x18, minor)
+    if minor >= 6:
+        struct.pack_into("<I", data, 0x90, struct.unpack_from("<I", data, 0x90)[0] | 0x2)
     checksum = 0
     for (word,) in struct.iter_unpack("<I", bytes(data[:0x1FC])):
         checksum ^= word
@@ -307,9 +310,7 @@ def test_container_layers_apply_in_order_and_name_the_layer_of_each_value(
     before = fingerprint(image)
     code, out, err = cli("check", image, "--format", "json", tmp=tmp_path)
     assert fingerprint(image) == before and os.listdir(tmp_path) == []
-    assert err == (f"regtls: warning: {image}: differencing hive Hives\\Software_Delta of layer 2 was not applied "
-                   "(layered hives not supported yet)\n"
-                   "regtls: verdict: fail (1 errors, 0 warnings, 0 notes, 0 undecided) with profile azure-backup\n")
+    assert err == "regtls: verdict: fail (2 errors, 0 warnings, 0 notes, 0 undecided) with profile azure-backup\n"
     report = json.loads(out)
     if layout == "oci-folder":
         stored = [gzip.compress(layer_tars[0], mtime=0), layer_tars[1]]
@@ -319,8 +320,8 @@ def test_container_layers_apply_in_order_and_name_the_layer_of_each_value(
     files = "Files\\Windows\\System32\\config"
     assert states(report, *SETTINGS) == [
         ("schannel/TLS 1.2/Client", "disabled", "explicit", [f"{image}@{two[:19]}(layer 2):{files}\\SYSTEM"]),
-        ("dotnet/v4.0.30319/64/SchUseStrongCrypto", "on", "explicit",
-         [f"{image}@{one[:19]}(layer 1):{files}\\SOFTWARE"])]
+        ("dotnet/v4.0.30319/64/SchUseStrongCrypto", "off", "explicit",  # layer 2's delta, stacked on layer 1
+         [f"{image}@{two[:19]}(layer 2):Hives\\Software_Delta"])]
     head = report["inputs"][0]
     hashed = image / "index.json" if image.is_dir() else image
     assert (head["path"], head["kind"], head["sha256"], head["unchanged"], head["format"], head["tags"]) == (
@@ -337,16 +338,12 @@ def test_container_layers_apply_in_order_and_name_the_layer_of_each_value(
     assert (system["path"], system["logs"], system["extracted_from"]) == (
         f"{image}@{two[:19]}(layer 2):{files}\\SYSTEM", [], str(image))  # the whiteout removed SYSTEM.LOG1
     assert [(d["level"], d["code"], d["message"]) for d in report["diagnostics"]] == [
-        ("warning", "delta-not-applied", "differencing hive Hives\\Software_Delta of layer 2 was not applied "
-         "(layered hives not supported yet)"),
         ("note", "user-hive", f"{image}@{one[:19]}(layer 1):Files\\Users\\Default\\NTUSER.DAT: the default user's "
          "hive is copied out but not judged (per-user hives are not read yet)")]
     assert (code, report["summary"]["verdict"]) == (1, "fail")
 
 
-def test_stacking_hands_each_delta_to_the_loader_after_its_base(
-        containers: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(layers, "STACK_DELTAS", True)
+def test_stacking_hands_each_delta_to_the_loader_after_its_base(containers: dict[str, Path]) -> None:
     image = containers["oci-folder"]
     extracted = golden.open_spec(golden.GoldenSpec(image, "container"))
     try:
@@ -358,8 +355,14 @@ def test_stacking_hands_each_delta_to_the_loader_after_its_base(
         assert extracted.diagnostics[0].code == "user-hive"
     finally:
         extracted.folder.cleanup()
-    with pytest.raises(SourceError, match="a second SOFTWARE hive"):  # until regf 1.6 layers can be stacked
-        inputs.load([image])
+    loaded = inputs.load([image])  # the delta is stacked on the SOFTWARE hive of layer 1
+    try:
+        assert [k.split(":", 1)[0] for k in sorted(loaded.hives)] == ["software", "software-delta", "system"]
+        delta = next(k for k in loaded.hives if k.startswith("software-delta:"))
+        assert delta.endswith("(layer 2):Hives\\Software_Delta")
+    finally:
+        for opened in loaded.images:
+            opened.folder.cleanup()
 
 
 def test_scan_and_selection_of_several_images_in_one_tar(layer_tars: list[bytes], tmp_path: Path) -> None:

@@ -31,8 +31,6 @@ FILES = {f"{CONFIG}/{h}{s}".casefold(): f"{h}{s}" for h in ("SYSTEM", "SOFTWARE"
 FILES[DEFAULT_USER.casefold()] = "NTUSER.DAT"
 DELTAS = {"hives/system_delta": "SYSTEM", "hives/software_delta": "SOFTWARE", "hives/defaultuser_delta": "NTUSER.DAT"}
 WHITEOUT, OPAQUE = ".wh.", ".wh..wh..opq"
-STACK_DELTAS = False
-"""Whether differencing hives are handed to the loader after their base (once layered hives can be read)."""
 
 
 @dataclass(frozen=True)
@@ -144,14 +142,12 @@ def _member(archive: tarfile.TarFile, member: tarfile.TarInfo, layer: LayerRef, 
         raise GoldenError(f"{what}: layer {layer.number}: {printable(shown)} is not a regular file (a link or "
                           "special file); refused")
     delta = folded in DELTAS
-    copy = None
-    if not delta or STACK_DELTAS:
-        stream = archive.extractfile(member)
-        assert stream is not None  # a regular file
-        folder = dest / f"layer{layer.number}" / ("Hives" if delta else "Files")
-        folder.mkdir(parents=True, exist_ok=True)
-        copy = folder / posixpath.basename(name)
-        budget.copy(stream.read, copy, f"{what}(layer {layer.number}):{shown}")
+    stream = archive.extractfile(member)
+    assert stream is not None  # a regular file
+    folder = dest / f"layer{layer.number}" / ("Hives" if delta else "Files")
+    folder.mkdir(parents=True, exist_ok=True)
+    copy = folder / posixpath.basename(name)
+    budget.copy(stream.read, copy, f"{what}(layer {layer.number}):{shown}")
     (found.deltas if delta else found.files)[canonical] = Found(layer, "", name, copy)
 
 
@@ -179,14 +175,10 @@ def merge(layers: list[_Layer]) -> tuple[dict[str, Found], list[tuple[str, Found
 
 def stack(canonical: str, base: Found, deltas: list[tuple[str, Found]], origin: str) -> tuple[
         list[Found], list[Diagnostic]]:
-    """The files the loader reads for one hive, base first then the differencing hives of the layers above it
-    in order (with ``STACK_DELTAS``); until then each such delta is named in a warning and not applied."""
+    """The files the loader reads for one hive: the base, then the differencing hives of the layers above it in
+    order (``inputs.load`` stacks each on what is below it: :mod:`analyzer.sources.differencing`)."""
     above = [found for name, found in deltas if name == canonical and found.layer.number > base.layer.number]
-    if STACK_DELTAS:
-        return [base, *above], []
-    return [base], [Diagnostic(origin, None, "warning", "delta-not-applied",
-                               f"differencing hive {printable(d.member.replace('/', chr(92)))} of layer "
-                               f"{d.layer.number} was not applied (layered hives not supported yet)") for d in above]
+    return [base, *above], []
 
 
 def display(origin: str, found: Found) -> str:

@@ -143,8 +143,8 @@ def test_each_image_of_a_wim_is_judged_from_its_own_hives(kind: str, wim: Path, 
     assert [(log["path"], log["sha256"]) for log in system["logs"]] == [
         (f"{config1}\\SYSTEM.LOG1", hashlib.sha256(LOG1).hexdigest())]
     assert [d["message"] for d in first["diagnostics"]] == [
-        f"{image}@1:\\Users\\Default\\NTUSER.DAT: the default user's hive is copied out but not judged (per-user "
-        "hives are not read yet)"]
+        f"{image}@1:\\Users\\Default\\NTUSER.DAT: the default user's hive is copied out but not judged (it is the "
+        "template of new profiles, not a user's settings)"]
 
 
 def test_scan_has_one_row_per_image_of_a_wim(wim: Path, tmp_path: Path) -> None:
@@ -339,7 +339,7 @@ def test_container_layers_apply_in_order_and_name_the_layer_of_each_value(
         f"{image}@{two[:19]}(layer 2):{files}\\SYSTEM", [], str(image))  # the whiteout removed SYSTEM.LOG1
     assert [(d["level"], d["code"], d["message"]) for d in report["diagnostics"]] == [
         ("note", "user-hive", f"{image}@{one[:19]}(layer 1):Files\\Users\\Default\\NTUSER.DAT: the default user's "
-         "hive is copied out but not judged (per-user hives are not read yet)")]
+         "hive is copied out but not judged (it is the template of new profiles, not a user's settings)")]
     assert (code, report["summary"]["verdict"]) == (1, "fail")
 
 

@@ -201,6 +201,6 @@ def open_spec(spec: GoldenSpec, budget: CopyBudget) -> Extracted:
 
 
 def user_notes(origin: GoldenSpec, users: list[str]) -> list[Diagnostic]:
-    """What is said of the default user's hive copied out (the loader reads SYSTEM and SOFTWARE only, so far)."""
+    """What is said of the default user's hive copied out: it is the template of new profiles, no user's settings."""
     return [Diagnostic(str(origin), None, "note", "user-hive", f"{name}: the default user's hive is copied out but "
-                       "not judged (per-user hives are not read yet)") for name in users]
+                       "not judged (it is the template of new profiles, not a user's settings)") for name in users]

@@ -6,9 +6,10 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterable
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, BinaryIO, NoReturn
 
 import typer
 
@@ -117,26 +118,40 @@ def check_output(output: Path | None, inputs: list[Path]) -> None:
         fail(f"{output}: the folder {output.parent} does not exist")
 
 
-def write_output(text: str | bytes, output: Path | None) -> None:
+def write_output(text: str | bytes | Iterable[str], output: Path | None) -> None:
     """Write the result to stdout, or atomically to ``output`` (a temporary file renamed into place).
 
     Text is written as UTF-8; a character UTF-8 cannot hold (a lone surrogate from a damaged name) is
-    written as its ``\\udcxx`` escape instead of failing.
+    written as its ``\\udcxx`` escape instead of failing.  Text given as pieces is written as they come.
     """
-    data = text if isinstance(text, bytes) else text.encode("utf-8", "backslashreplace")
+    pieces: Iterable[str | bytes] = [text] if isinstance(text, (str, bytes)) else text
     if output is None:
         sys.stdout.flush()
-        sys.stdout.buffer.write(data)
+        _write_pieces(pieces, sys.stdout.buffer)
         sys.stdout.buffer.flush()
         return
     target = output.resolve()
     try:
         fd, tmp = tempfile.mkstemp(prefix=".regtls-", dir=target.parent)
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            _write_pieces(pieces, fh)
         os.replace(tmp, target)
     except OSError as exc:
         fail(f"{output}: cannot write: {exc.strerror or exc}")
+
+
+def _write_pieces(pieces: Iterable[str | bytes], fh: BinaryIO) -> None:
+    """Encode and write text pieces, gathered into blocks of about 64 KB."""
+    block: list[bytes] = []
+    size = 0
+    for piece in pieces:
+        data = piece if isinstance(piece, bytes) else piece.encode("utf-8", "backslashreplace")
+        block.append(data)
+        size += len(data)
+        if size >= 1 << 16:
+            fh.write(b"".join(block))
+            block, size = [], 0
+    fh.write(b"".join(block))
 
 
 def _version(value: bool) -> None:
@@ -496,28 +511,27 @@ def dump(
     except SourceError as exc:
         fail(str(exc))
     machine = loaded.machine
-    errors: list[str] = []
     start = machine.resolve(prefix) if prefix else ()
+    walk = formats.Walk(machine, start)
     try:
         if prefix and not machine.exists(start):
             typer.echo(f"regtls: warning: no key {join_path(start)} in the inputs", err=True)
-        keys = list(machine.walk(start, on_error=lambda p, e: errors.append(f"{join_path(p)}: {e}")))
+        width, color = _terminal()
+        if format is DumpFormat.json:
+            pieces = formats.iter_json(machine, walk())
+        elif format is DumpFormat.reg:
+            pieces = formats.iter_reg(machine, walk())
+        else:
+            pieces = formats.iter_table(machine, walk, width, color)
+        write_output(pieces, None)
     except SourceError as exc:
         fail(str(exc))
-    width, color = _terminal()
-    if format is DumpFormat.json:
-        text = formats.render_json(machine, keys)
-    elif format is DumpFormat.reg:
-        text = formats.render_reg(machine, keys)
-    else:
-        text = formats.render_table(machine, keys, width, color)
-    write_output(text, None)
     for d in loaded.diagnostics:
         where = ":".join(str(p) for p in (d.file, d.line, d.column) if p is not None)
         typer.echo(f"regtls: {d.level}: {where}: {d.message}", err=True)
-    for error in errors:
+    for error in walk.errors:
         typer.echo(f"regtls: error: subkeys not readable: {error}", err=True)
-    typer.echo(f"regtls: {len(keys)} keys", err=True)
+    typer.echo(f"regtls: {walk.count} keys", err=True)
 
 
 def main() -> None:

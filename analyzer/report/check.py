@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING
 
 from analyzer import __version__
 from analyzer.engine import Report
 from analyzer.report import console, to_json
 from analyzer.report.state import STYLE, header, machine_json, print_state
+
+if TYPE_CHECKING:  # rich is loaded only by the table formats
+    from rich.text import Text
 
 SCHEMA = "regtls.report/1"
 LEVEL_STYLE = {"error": "bold red", "warning": "yellow", "note": "cyan", "pass": "green", "fail": "bold red",
@@ -40,6 +42,8 @@ def render_json(report: Report) -> str:
 
 
 def _styled(word: str) -> Text:
+    from rich.text import Text
+
     return Text(word, style=LEVEL_STYLE.get(word, STYLE.get(word, "")))
 
 
@@ -52,6 +56,9 @@ def summary_line(report: Report) -> str:
 
 def render_table(report: Report, width: int = 120, color: bool = False) -> str:
     """The report as rich tables (plain text when ``color`` is false)."""
+    from rich.table import Table
+    from rich.text import Text
+
     out, buf = console(width, color)
     out.print(f"regtls {__version__} · profile {report.profile.name}: {report.profile.title}")
     header(out, report.loaded, report.state)

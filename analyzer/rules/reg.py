@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from analyzer.registry import ABBREVIATED_ROOTS, fold
+from analyzer.registry import ABBREVIATED_ROOTS, fold, fold_path
 from analyzer.rules import FAIL, PASS, Context, Hit, Location, Outcome, rule
 from analyzer.sources import Diagnostic
 from analyzer.sources.regfile import OpKind
@@ -155,7 +155,7 @@ def set_twice(ctx: Context) -> Outcome:
         for op in reg.ops:
             if op.kind not in (OpKind.SET_VALUE, OpKind.DELETE_VALUE) or op.name is None:
                 continue
-            key = (tuple(fold(p) for p in op.path), fold(op.name))
+            key = (fold_path(op.path), fold(op.name))
             data = (op.type_num, op.data) if op.kind is OpKind.SET_VALUE else None
             if key in seen and seen[key][1] != data:
                 what = "deletes" if data is None else "sets"

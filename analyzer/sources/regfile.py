@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import functools
+import hashlib
 import re
 import struct
 from collections.abc import Iterator
@@ -58,7 +59,7 @@ class OpKind(Enum):
     DELETE_VALUE = "delete-value"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Op:
     """One change a ``.reg`` file makes, with the line (and column) it comes from."""
 
@@ -102,7 +103,19 @@ def _latin1_fallback(err: UnicodeError) -> tuple[str, int]:
 codecs.register_error("latin1fallback", _latin1_fallback)
 
 
-def _chunks(fh: BinaryIO, first: bytes) -> Iterator[bytes]:
+class _Hashed:
+    """A file read for the parse whose bytes also feed a digest (one read of the evidence serves both)."""
+
+    def __init__(self, fh: BinaryIO, digest: hashlib._Hash) -> None:
+        self._fh, self._digest = fh, digest
+
+    def read(self, size: int) -> bytes:
+        data = self._fh.read(size)
+        self._digest.update(data)
+        return data
+
+
+def _chunks(fh: BinaryIO | _Hashed, first: bytes) -> Iterator[bytes]:
     """Yield ``first`` and then the rest of the file in chunks."""
     yield first
     del first
@@ -309,6 +322,7 @@ class RegReader:
         self.encoding = "unknown"
         self.version: str | None = None
         self.diagnostics: list[Diagnostic] = []
+        self.sha256: str | None = None  # of the whole file, taken from the same reads as the parse, once iterated
         self._counts: dict[tuple[str, str, str], int] = {}  # diagnostics of each kind and message
         self._first_unlisted: dict[tuple[str, str, str], Diagnostic] = {}
         self._unicode = False
@@ -348,8 +362,12 @@ class RegReader:
             fh = open(self.path, "rb")  # noqa: SIM115 - closed in finally, generator owns it
         except OSError as exc:
             raise SourceError(f"{self.display}: cannot open: {exc.strerror or exc}") from None
+        digest = hashlib.sha256()
         try:
-            yield from self._run(fh)
+            yield from self._run(_Hashed(fh, digest))
+            while chunk := fh.read(_CHUNK):  # what the parse did not need (a file rejected at its first line)
+                digest.update(chunk)
+            self.sha256 = digest.hexdigest()
         except OSError as exc:
             raise SourceError(f"{self.display}: read error: {exc.strerror or exc}") from None
         finally:
@@ -357,7 +375,7 @@ class RegReader:
         self._unlisted()
         self.diagnostics.sort(key=Diagnostic.sort_key)
 
-    def _run(self, fh: BinaryIO) -> Iterator[Op]:
+    def _run(self, fh: _Hashed) -> Iterator[Op]:
         head = fh.read(max(_CHUNK, 4))
         if not head:
             raise SourceError(f"{self.display}: empty file, not a .reg file")

@@ -110,7 +110,7 @@ def test_a_flood_of_one_diagnostic_is_listed_up_to_the_cap_and_the_rest_counted(
                                   "Windows Registry Editor Version 5.00\r\n"])
 def test_the_reader_hashes_the_file_it_parses(tmp_path: Path, text: str) -> None:
     path = tmp_path / "in.reg"
-    path.write_bytes(("\ufeff" + text).encode("utf-16-be"))  # rejected at its first line: the rest is hashed all the same
+    path.write_bytes(("\ufeff" + text).encode("utf-16-be"))  # rejected at its first line, hashed all the same
     reader = RegReader(path)
     list(reader)
     assert reader.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()

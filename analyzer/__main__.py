@@ -1,5 +1,5 @@
 """Entry point for ``python -m analyzer``."""
 
-from analyzer.cli import main
+from analyzer.start import main
 
 main()

@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Iterable
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, BinaryIO, NoReturn
 
 import typer
 
@@ -172,28 +173,42 @@ def check_output(output: Path | None, inputs: list[Path]) -> None:
         fail(str(exc))
 
 
-def write_output(text: str | bytes, output: Path | None, inputs: list[Path] | None = None) -> None:
+def write_output(text: str | bytes | Iterable[str], output: Path | None, inputs: list[Path] | None = None) -> None:
     """Write the result to stdout (no output, or ``-``), or atomically to ``output`` (a temporary file renamed
     into place) after checking it again against the ``inputs`` and every file the command read.
 
     Text is written as UTF-8; a character UTF-8 cannot hold (a lone surrogate from a damaged name) is
-    written as its ``\\udcxx`` escape instead of failing.
+    written as its ``\\udcxx`` escape instead of failing.  Text given as pieces is written as they come.
     """
     from analyzer import outputs
 
-    data = text if isinstance(text, bytes) else text.encode("utf-8", "backslashreplace")
+    pieces: Iterable[str | bytes] = [text] if isinstance(text, (str, bytes)) else text
     if output is None or outputs.is_stdout(output):
         sys.stdout.flush()
-        sys.stdout.buffer.write(data)
+        _write_pieces(pieces, sys.stdout.buffer)
         sys.stdout.buffer.flush()
         return
     check_output(output, inputs or [])
     try:
-        outputs.write(data, output)
+        outputs.write(lambda fh: _write_pieces(pieces, fh), output)
     except outputs.OutputRefused as exc:
         fail(str(exc))
     except OSError as exc:
         fail(f"{output}: cannot write: {exc.strerror or exc}")
+
+
+def _write_pieces(pieces: Iterable[str | bytes], fh: BinaryIO) -> None:
+    """Encode and write text pieces, gathered into blocks of about 64 KB."""
+    block: list[bytes] = []
+    size = 0
+    for piece in pieces:
+        data = piece if isinstance(piece, bytes) else piece.encode("utf-8", "backslashreplace")
+        block.append(data)
+        size += len(data)
+        if size >= 1 << 16:
+            fh.write(b"".join(block))
+            block, size = [], 0
+    fh.write(b"".join(block))
 
 
 def _version(value: bool) -> None:
@@ -786,30 +801,30 @@ def dump(
     except SourceError as exc:
         fail(str(exc))
     machine = loaded.machine
-    errors: list[str] = []
     start = machine.resolve(prefix) if prefix else ()
+    walk = formats.Walk(machine, start)
     try:
         if prefix and not machine.exists(start):
             typer.echo(f"regtls: warning: no key {join_path(start)} in the inputs", err=True)
-        keys = list(machine.walk(start, on_error=lambda p, e: errors.append(f"{join_path(p)}: {e}")))
+        width, color = _terminal() if output is None else (120, False)
+        if format is DumpFormat.json:
+            pieces = formats.iter_json(machine, walk(), formats.diagnostics_trailer(loaded.all_diagnostics))
+        elif format is DumpFormat.reg:
+            pieces = formats.iter_reg(machine, walk())
+        else:
+            pieces = formats.iter_table(machine, walk, width, color)
+        write_output(pieces, output, inputs)
     except SourceError as exc:
         fail(str(exc))
-    width, color = _terminal() if output is None else (120, False)
-    if format is DumpFormat.json:
-        text = formats.render_json(machine, keys, loaded.all_diagnostics)
-    elif format is DumpFormat.reg:
-        text = formats.render_reg(machine, keys)
-    else:
-        text = formats.render_table(machine, keys, width, color)
-    write_output(text, output)
     for d in loaded.all_diagnostics():
         where = ":".join(str(p) for p in (d.file, d.line, d.column) if p is not None)
         typer.echo(f"regtls: {d.level}: {where}: {d.message}", err=True)
-    for error in errors:
+    for error in walk.errors:
         typer.echo(f"regtls: error: subkeys not readable: {error}", err=True)
-    typer.echo(f"regtls: {len(keys)} keys", err=True)
-    if loaded.lost or errors:
-        typer.echo(f"regtls: {loaded.lost or len(errors)} damaged entries not read (exit code {DAMAGED})", err=True)
+    typer.echo(f"regtls: {walk.count} keys", err=True)
+    if loaded.lost or walk.errors:
+        typer.echo(f"regtls: {loaded.lost or len(walk.errors)} damaged entries not read (exit code {DAMAGED})",
+                   err=True)
         raise typer.Exit(DAMAGED)
 
 

@@ -13,7 +13,7 @@ from analyzer.knowledge.osinfo import OsInfo
 from analyzer.knowledge.state import MachineState, evaluate
 from analyzer.machine import Machine
 from analyzer.profiles import Profile, adjust, load
-from analyzer.rules import FAIL, UNDECIDED, Context, Location, Outcome, load_catalog
+from analyzer.rules import FAIL, UNDECIDED, Context, Location, Outcome, listed, load_catalog
 from analyzer.sources import Diagnostic, SourceError
 
 LEVEL_ORDER = {"error": 0, "warning": 1, "note": 2}
@@ -160,7 +160,7 @@ def run(loaded: Loaded, profile: Profile) -> Report:
             state.diagnostics.append(Diagnostic(exc.file or "", None, "error", "unreadable", str(exc)))
         results.append(RuleResult(rule_id, rule.name, level, outcome.status, outcome.message))
         if outcome.status == FAIL:
-            findings += [Finding(rule_id, level, hit.message, hit.location) for hit in outcome.hits]
+            findings += [Finding(rule_id, level, hit.message, hit.location) for hit in listed(outcome.hits)]
     findings.sort(key=Finding.sort_key)
     diagnostics = sorted(set(loaded.all_diagnostics() + state.diagnostics + identity_of(loaded.machine)[1]),
                          key=Diagnostic.sort_key)

@@ -80,8 +80,12 @@ def kept(ops: Iterable[Op], scope: Scope) -> Iterator[Op]:
     """The operations on keys in ``scope``; of the others, only the creation of their nearest ancestor in it
     (setting a value creates its key and the keys above it, and those may matter)."""
     last: Path | None = None
+    judged: Path | None = None  # the key path judged last, and whether it is in scope: values of a key share it
+    inside = False
     for op in ops:
-        if scope(op.path):
+        if op.path is not judged:
+            judged, inside = op.path, scope(op.path)
+        if inside:
             last = None
             yield op
             continue
@@ -297,7 +301,7 @@ def load(paths: list[FsPath], backend: str = DEFAULT_BACKEND, wanted: Scope | No
             raise SourceError(f"{item.display}: not a .reg file ({not_reg.message})", item.display)
         machine.apply(ops, reader.display)
         regs.append(RegFile(reader.display, reader.encoding, reader.version, ops, reader.diagnostics))
-        infos.append(InputInfo(item.display, "reg", sha256_file(path),
+        infos.append(InputInfo(item.display, "reg", reader.sha256 or sha256_file(path),
                                {"encoding": reader.encoding, "format": reader.version}))
     diagnostics = (expanded.notes + [d for h in hives.values() for d in h.diagnostics]
                    + [d for r in regs for d in r.diagnostics] + [d for p in pols for d in p.diagnostics])

@@ -38,7 +38,7 @@ class Base(Protocol):
         ``path``, or with ``name`` that value of it, or without one of its subkeys; None when nothing is lost."""
 
 
-@dataclass
+@dataclass(slots=True)
 class _Node:
     """A key touched by a change set: created keys, deleted subtrees and value changes."""
 
@@ -81,17 +81,22 @@ class Machine:
 
         With ``offsets``, each operation's ``line`` is a byte offset (a Registry.pol record).
         """
+        last: tuple[Path, _Node] | None = None  # the key of the last value set: the next values are often its
         for op in ops:
-            path = self.resolve(op.path)
             origin = Origin(file, offset=op.line) if offsets else Origin(file, op.line, op.column)
-            if op.kind is OpKind.DELETE_KEY:
-                node = self._node(path, create=True)
+            if op.kind is not OpKind.DELETE_KEY and last is not None and op.path is last[0]:
+                node = last[1]
+            elif op.kind is OpKind.DELETE_KEY:
+                last = None
+                node = self._node(self.resolve(op.path), create=True)  # type: ignore[assignment]
                 assert node is not None
                 node.exists, node.opaque, node.origin = False, True, origin
                 node.children.clear()
                 node.values.clear()
                 continue
-            node = self._create(path, origin)
+            else:
+                node = self._create(self.resolve(op.path), origin)
+                last = (op.path, node)
             if op.kind is OpKind.SET_VALUE:
                 assert op.name is not None
                 node.values[fold(op.name)] = Value(op.name, op.type_num, op.data, origin)

@@ -12,8 +12,9 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import BinaryIO
 
 from analyzer.sources.evidence import was_read
 from analyzer.sources.folder import LOG_SUFFIXES
@@ -129,8 +130,9 @@ def check(output: Path | None, inputs: Iterable[Path]) -> None:
         raise OutputRefused(f"{output}: the folder {output.parent} does not exist")
 
 
-def write(data: bytes, output: Path) -> None:
-    """Write ``data`` to the regular file ``output`` atomically: a temporary file beside it, renamed over it.
+def write(data: bytes | Callable[[BinaryIO], None], output: Path) -> None:
+    """Write ``data`` (bytes, or a function that writes them to the file it is given, as they come) to the regular
+    file ``output`` atomically: a temporary file beside it, renamed over it.
 
     Call :func:`check` first; OSError when the write fails.  The temporary file never outlives a failure.
     """
@@ -138,7 +140,10 @@ def write(data: bytes, output: Path) -> None:
     fd, tmp = tempfile.mkstemp(prefix=".regtls-", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            if isinstance(data, bytes):
+                fh.write(data)
+            else:
+                data(fh)
         info = os.lstat(target) if os.path.lexists(target) else None
         if info is not None and not stat.S_ISREG(info.st_mode):  # replaced since check(): never rename over it
             raise OutputRefused(f"{output}: not a regular file (a device, pipe, socket or folder)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import struct
 from dataclasses import dataclass
 
@@ -48,6 +49,12 @@ MAX_DEPTH = 512
 def type_name(type_num: int) -> str:
     """Return the winnt.h name of a value type, or ``REG_0x...`` for an undefined one."""
     return TYPE_NAMES.get(type_num, f"REG_0x{type_num:x}")
+
+
+@functools.lru_cache(maxsize=4096)
+def fold_path(path: Path) -> tuple[str, ...]:
+    """The comparison form of every part of a key path (recent ones cached: a .reg file repeats its key paths)."""
+    return tuple(fold(p) for p in path)
 
 
 def fold(name: str) -> str:
@@ -115,7 +122,7 @@ def decode(type_num: int, data: bytes) -> object:
     return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Origin:
     """Where a key or value came from: a ``.reg`` line or a hive file (with its control set)."""
 
@@ -134,7 +141,7 @@ class Origin:
         return f"{self.file} ({self.control_set})" if self.control_set else self.file
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Value:
     """One registry value: exact stored bytes plus where it came from."""
 

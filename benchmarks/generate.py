@@ -145,3 +145,47 @@ def write_fleet(folder: Path, machines: int, samples: Path, system: Path | None 
         except OSError:
             shutil.copyfile(system, target / "SYSTEM")
     return folder
+
+
+SCHANNEL = "HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL"
+
+
+def write_crafted(out: Path, kind: str, size: int) -> Path:
+    """A hostile ``.reg`` of about ``size`` bytes (UTF-8), all of it inside the areas the rules read.
+
+    ``hex``: one binary value over continuation lines; ``rejected``: lines regedit rejects; ``keys``: many small
+    keys; ``deep``: long deep key paths; ``values``: many values of one key; ``line``: one line; ``comment``: one
+    comment line.
+    """
+    with open(out, "w", encoding="ascii", newline="\r\n") as fh:
+        fh.write(f"Windows Registry Editor Version 5.00\n\n[{SCHANNEL}\\Protocols\\TLS 1.2\\Client]\n")
+        written = 0
+        if kind == "hex":
+            fh.write('"Blob"=hex:00,\\\n')
+            row = "  " + ",".join(["ab"] * 25) + ",\\\n"
+            while written < size:
+                fh.write(row)
+                written += len(row) + 1
+            fh.write("  00\n")
+        elif kind in ("line", "comment"):
+            fh.write(";" if kind == "comment" else '"Long"="')
+            piece = "x" * (1 << 20)
+            while written < size:
+                fh.write(piece)
+                written += len(piece)
+            fh.write("\n" if kind == "comment" else '"\n')
+        else:
+            n = 0
+            while written < size:
+                if kind == "rejected":
+                    line = f"this line {n} is not a key, value or comment\n"
+                elif kind == "values":
+                    line = f'"Value {n}"=dword:{n & 0xFFFFFFFF:08x}\n'
+                elif kind == "deep":
+                    line = f"[{SCHANNEL}\\Ciphers\\" + "\\".join(f"Level{d} {n}" for d in range(40)) + "]\n"
+                else:
+                    line = f"[{SCHANNEL}\\Ciphers\\Cipher {n}]\n\"Enabled\"=dword:00000000\n"
+                fh.write(line)
+                written += len(line) + line.count("\n")
+                n += 1
+    return out

@@ -19,7 +19,13 @@ ROWS = [
     r"check SYSTEM hive: of that work, SHA-256 before and after",
     r"dump --key on 1 MB UTF-16 export", r"dump --key on 1 MB UTF-16 export: peak memory",
     r"lint on 1 MB UTF-16 export", r"lint on 1 MB UTF-16 export: peak memory",
-    r"regtls --version", r"check on a sample machine",
+    r"regtls --version", r"typer's own start-up: an app of one command with one option, run",
+    r"check on a sample machine",
+    r"dump --format json of the SYSTEM hive \(\d+ MB\)", r"dump --format json of the SYSTEM hive: peak memory",
+    r"dump of a 1 MB \.reg of small keys: peak memory",
+    r"check of a 1 MB \.reg of one hex value over continuation lines", r"check of a 1 MB \.reg of rejected lines",
+    *(rf"check of a 1 MB \.reg of {what}: peak memory"
+      for what in ("values of one key", "deep key paths", "small keys", "one line", "one comment line")),
     r"scan of 4 machines \((real SYSTEM hive and sample SOFTWARE|sample hives)\), --jobs 1 / --jobs 2",
     r"check on the hive pair: peak memory",
 ]
@@ -39,12 +45,14 @@ def test_smoke_run_prints_every_row(tmp_path: Path) -> None:
     for pattern, row in zip(ROWS, table, strict=True):
         cells = [c.strip() for c in row.strip("|").split("|")]
         assert re.fullmatch(pattern, cells[0]), row
-        assert re.fullmatch(r"\d+(\.\d+)? (s|MB)", cells[1]), row  # a figure was measured
+        assert re.fullmatch(r"\d+(\.\d+)? (s|MB|MB/s)", cells[1]), row  # a figure was measured
         assert cells[5] in ("yes", "**no**", "n/a"), row
     # the generated inputs are where --cache says (the real SYSTEM hive is unpacked from the corpus when present)
     real_system = ["SYSTEM_WIN_10_1709"] if CORPUS.exists() else []
     assert sorted(p.name for p in (tmp_path / "smoke").iterdir()) == sorted(
-        ["SOFTWARE-300", "export-1mb.reg", "fleet-4-real" if real_system else "fleet-4", *real_system])
+        ["SOFTWARE-300", "export-1mb.reg", "fleet-4-real" if real_system else "fleet-4", *real_system,
+         *(f"crafted-{kind}-1mb.reg" for kind in ("hex", "rejected", "small-keys", "values", "deep", "keys", "line",
+                                                  "comment"))])
 
 
 def test_fleet_smoke_run_prints_the_dask_row(tmp_path: Path) -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+from typing import TYPE_CHECKING
 
-from rich.console import Console
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def to_json(data: object) -> str:
@@ -15,6 +17,8 @@ def to_json(data: object) -> str:
 
 def console(width: int, color: bool) -> tuple[Console, io.StringIO]:
     """A rich console that records into a string (ANSI colours only when ``color``)."""
+    from rich.console import Console  # loaded only by the formats that draw
+
     buf = io.StringIO()
     return Console(file=buf, width=width, force_terminal=color, color_system="standard" if color else None,
                    highlight=False, soft_wrap=False, emoji=False, markup=False), buf

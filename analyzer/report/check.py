@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING
 
 from analyzer import __version__
 from analyzer.engine import Finding, Report
 from analyzer.report import console, to_json
 from analyzer.report.state import STYLE, header, machine_json, print_state
+
+if TYPE_CHECKING:  # rich is loaded only by the text format
+    from rich.console import Console
+    from rich.text import Text
 
 SCHEMA = "regtls.report/1"
 LEVEL_STYLE = {"error": "bold red", "warning": "yellow", "note": "cyan", "pass": "green", "fail": "bold red",
@@ -42,6 +44,8 @@ def render_json(report: Report) -> str:
 
 
 def _styled(word: str) -> Text:
+    from rich.text import Text
+
     return Text(word, style=LEVEL_STYLE.get(word, STYLE.get(word, "")))
 
 
@@ -59,6 +63,8 @@ def docs_hint(rule: str) -> str:
 
 def _finding(out: Console, f: Finding) -> None:
     """A finding as lines: level, rule and file first; the message; the key path on its own line, never broken."""
+    from rich.text import Text
+
     loc = f.location
     head = Text()
     head.append(f.level, style=LEVEL_STYLE.get(f.level, ""))
@@ -80,6 +86,9 @@ def render_table(report: Report, width: int = 120, color: bool = False, detail: 
     undecided requirements with their reasons and the reader's diagnostics) or ``verbose`` (also every
     setting and every rule's result, as tables).
     """
+    from rich.table import Table
+    from rich.text import Text
+
     out, buf = console(width, color)
     out.print(Text(summary_line(report), style=LEVEL_STYLE.get(report.verdict, "")))
     for f in report.findings:

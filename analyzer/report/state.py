@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING
 
 from analyzer import __version__
 from analyzer.inputs import Loaded
@@ -16,6 +14,11 @@ from analyzer.knowledge.schannel import PROTOCOLS, ROLES
 from analyzer.knowledge.state import MachineState
 from analyzer.knowledge.updates import KBS
 from analyzer.report import console, to_json
+
+if TYPE_CHECKING:  # rich is loaded only by the table formats
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
 
 SCHEMA = "regtls.state/1"
 STYLE = {"enabled": "green", "on": "green", "installed": "green", "set": "green", "disabled": "red", "off": "red",
@@ -63,6 +66,8 @@ def as_dict(loaded: Loaded, state: MachineState) -> dict[str, object]:
 
 def _styled(setting: Setting) -> Text:
     """``state (source)`` and, for values from .reg files, ``[file:line, ...]``."""
+    from rich.text import Text
+
     text = Text(setting.state, style=STYLE.get(setting.state, ""))
     text.append(f" ({setting.source})", style="dim")
     where = ", ".join(e.where() for e in setting.evidence if e.line is not None or e.offset is not None)
@@ -72,6 +77,8 @@ def _styled(setting: Setting) -> Text:
 
 
 def _table(title: str, *columns: str) -> Table:
+    from rich.table import Table
+
     table = Table(title=title, title_justify="left")
     for col in columns:
         table.add_column(col, overflow="fold")

@@ -64,6 +64,18 @@ class Hit:
     location: Location | None = None
 
 
+LISTED = 100  # findings listed per rule; a flood past it ends in one finding that counts the rest
+
+
+def listed(hits: tuple[Hit, ...]) -> tuple[Hit, ...]:
+    """The first :data:`LISTED` hits, and past them one hit at the next that counts those not listed."""
+    if len(hits) <= LISTED:
+        return hits
+    first = hits[LISTED]
+    return (*hits[:LISTED], Hit(f"{len(hits) - LISTED} more finding(s) of this rule are not listed; the first of them: "
+                                f"{first.message}", first.location))
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What a rule concluded: its status, a one-line message, and the problems behind a failure."""

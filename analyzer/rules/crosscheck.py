@@ -10,7 +10,7 @@ from analyzer.knowledge.schannel import PROTOCOLS, ROLES, UNKNOWN, role_key
 from analyzer.knowledge.state import evaluate
 from analyzer.knowledge.winhttp import winhttp_key
 from analyzer.machine import Machine
-from analyzer.registry import REG_DWORD, Path, dword, fold
+from analyzer.registry import REG_DWORD, Path, dword, fold, fold_path
 from analyzer.rules import FAIL, PASS, Context, Hit, Location, Outcome, rule
 from analyzer.sources.regfile import Op, OpKind
 
@@ -186,7 +186,7 @@ def control_sets(ctx: Context) -> Outcome:
 
 
 def _folded(path: Path) -> tuple[str, ...]:
-    return tuple(fold(p) for p in path)
+    return fold_path(path)
 
 
 Twins = dict[tuple[str, ...], tuple[tuple[str, ...], str, str]]  # folded key -> (folded twin, label, twin label)

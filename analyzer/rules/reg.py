@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from analyzer.knowledge import read_dword
 from analyzer.knowledge.keynames import near_miss
 from analyzer.knowledge.schannel import ROLES, role_key
-from analyzer.registry import ABBREVIATED_ROOTS, Path, fold, join_path, printable
+from analyzer.registry import ABBREVIATED_ROOTS, Path, fold, fold_path, join_path, printable
 from analyzer.rules import FAIL, PASS, Context, Hit, Location, Outcome, rule
 from analyzer.sources import Diagnostic
 from analyzer.sources.regfile import OpKind
@@ -163,7 +163,7 @@ def set_twice(ctx: Context) -> Outcome:
         for op in reg.ops:
             if op.kind not in (OpKind.SET_VALUE, OpKind.DELETE_VALUE) or op.name is None:
                 continue
-            key = (tuple(fold(p) for p in op.path), fold(op.name))
+            key = (fold_path(op.path), fold(op.name))
             data = (op.type_num, op.data) if op.kind is OpKind.SET_VALUE else None
             if key in seen and seen[key][1] != data:
                 what = "deletes" if data is None else "sets"

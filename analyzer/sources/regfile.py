@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import functools
+import hashlib
 import re
 import struct
 from collections.abc import Iterator
@@ -43,6 +44,11 @@ _LINE_B = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
 _HEX = frozenset("0123456789abcdefABCDEF")
 _CSPACE = " \t\n\r\v\f"
 _MAX_KEY_NAME = 255
+FLOOD = 100  # diagnostics listed per kind and message; the rest are counted in one more
+_PLAIN = re.compile(r'[^\\"]*')
+# continuation lines of hex bytes and commas ending in '\' (_hex_run keeps them when every byte has two digits)
+_HEX_RUN = re.compile(r"(?:[ \t]*[0-9a-fA-F,]+\\(?:\r\n|\r|\n))+")
+_BLANKS = str.maketrans(",", " ", " \t\\\r\n")
 
 
 class OpKind(Enum):
@@ -54,7 +60,7 @@ class OpKind(Enum):
     DELETE_VALUE = "delete-value"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Op:
     """One change a ``.reg`` file makes, with the line (and column) it comes from."""
 
@@ -98,7 +104,19 @@ def _latin1_fallback(err: UnicodeError) -> tuple[str, int]:
 codecs.register_error("latin1fallback", _latin1_fallback)
 
 
-def _chunks(fh: BinaryIO, first: bytes) -> Iterator[bytes]:
+class _Hashed:
+    """A file read for the parse whose bytes also feed a digest (one read of the evidence serves both)."""
+
+    def __init__(self, fh: BinaryIO, digest: hashlib._Hash) -> None:
+        self._fh, self._digest = fh, digest
+
+    def read(self, size: int) -> bytes:
+        data = self._fh.read(size)
+        self._digest.update(data)
+        return data
+
+
+def _chunks(fh: BinaryIO | _Hashed, first: bytes) -> Iterator[bytes]:
     """Yield ``first`` and then the rest of the file in chunks."""
     yield first
     del first
@@ -140,12 +158,30 @@ def _cut(piece: AnyStr, cr: AnyStr, lf: AnyStr, backslash: AnyStr) -> int:
     """Where to end a block in ``piece``: after its last LF that ends no continued line, looking back through at
     most half of it; else after its last line break; 0 when it has none (a lone CR at its end does not count)."""
     limit = len(piece)
-    while (at := piece.rfind(lf, 0, limit)) >= len(piece) // 2:
+    for _ in range(64):
+        if (at := piece.rfind(lf, 0, limit)) < len(piece) // 2:
+            break
         end = at - 1 if at > 0 and piece[at - 1 : at] == cr else at
         if piece[end - 1 : end] != backslash:
             return at + 1
         limit = at
     return max(piece.rfind(lf), piece.rfind(cr, 0, len(piece) - 1)) + 1
+
+
+def _hex_run(block: str, pos: int) -> tuple[bytes | None, int, int]:
+    """The continuation lines of hex bytes at ``pos``: their bytes (None unless every line is blanks, then
+    two-digit bytes each followed by a comma, then the continuing backslash: the form regedit writes, decoded
+    here in one step; other lines are left to the line parser), where they end and how many lines they are."""
+    run = _HEX_RUN.match(block, pos)
+    if run is None:
+        return None, pos, 0
+    text = run.group()
+    lines = text.count("\\")  # one per line: the pattern allows a backslash only before the line break
+    digits = text.translate(_BLANKS)  # commas become spaces, which bytes.fromhex skips
+    if (text.count(",\\") != lines or len(digits) % 3 or digits[2::3].count(" ") != len(digits) // 3
+            or " " in digits[0::3] or " " in digits[1::3]):
+        return None, run.end(), lines
+    return bytes.fromhex(digits), run.end(), lines
 
 
 def _lines_in(block: str, start: int, end: int) -> int:
@@ -244,6 +280,11 @@ def unescape(s: str, i: int) -> _Unescaped:
     warnings: list[tuple[int, str]] = []
     n = len(s)
     while i < n:
+        plain = _PLAIN.match(s, i).end()  # type: ignore[union-attr]  # it matches, if only the empty string
+        if plain > i:
+            out.append(s[i:plain])
+            i = plain
+            continue
         ch = s[i]
         if ch == "\\":
             i += 1
@@ -282,6 +323,9 @@ class RegReader:
         self.encoding = "unknown"
         self.version: str | None = None
         self.diagnostics: list[Diagnostic] = []
+        self.sha256: str | None = None  # of the whole file, taken from the same reads as the parse, once iterated
+        self._counts: dict[tuple[str, str, str], int] = {}  # diagnostics of each kind and message
+        self._first_unlisted: dict[tuple[str, str, str], Diagnostic] = {}
         self._unicode = False
         self._key: Path | None = None
         self._no_key_reason = "no key line comes before it"
@@ -295,8 +339,23 @@ class RegReader:
     # -- diagnostics -------------------------------------------------------------------------------
     def _diag(self, level: Level, code: str, message: str, column: int | None = None,
               line: int | None = None, key: str | None = None) -> None:
-        self.diagnostics.append(
-            Diagnostic(self.display, line or self._lineno, level, code, message, column, key))
+        kind = (level, code, message)
+        seen = self._counts[kind] = self._counts.get(kind, 0) + 1
+        if seen <= FLOOD:
+            self.diagnostics.append(Diagnostic(self.display, line or self._lineno, level, code, message, column, key))
+        elif seen == FLOOD + 1:
+            self._first_unlisted[kind] = Diagnostic(self.display, line or self._lineno, level, code, message, column,
+                                                    key)
+
+    def _unlisted(self) -> None:
+        """A flood of one diagnostic is listed FLOOD times; one more names the next line and counts the rest."""
+        for kind, first in self._first_unlisted.items():
+            rest = self._counts[kind] - FLOOD - 1
+            if rest:
+                first = Diagnostic(first.file, first.line, first.level, first.code, f"{first.message} (and {rest} "
+                                   "more line(s) after this one with the same problem, not listed)", first.column,
+                                   first.key)
+            self.diagnostics.append(first)
 
     # -- reading lines -----------------------------------------------------------------------------
     def __iter__(self) -> Iterator[Op]:
@@ -304,15 +363,20 @@ class RegReader:
             fh = open_evidence(self.path)  # closed in finally, the generator owns it
         except OSError as exc:
             raise SourceError(f"{self.display}: cannot open: {exc.strerror or exc}") from None
+        digest = hashlib.sha256()
         try:
-            yield from self._run(fh)
+            yield from self._run(_Hashed(fh, digest))
+            while chunk := fh.read(_CHUNK):  # what the parse did not need (a file rejected at its first line)
+                digest.update(chunk)
+            self.sha256 = digest.hexdigest()
         except OSError as exc:
             raise SourceError(f"{self.display}: read error: {exc.strerror or exc}") from None
         finally:
             fh.close()
+        self._unlisted()
         self.diagnostics.sort(key=Diagnostic.sort_key)
 
-    def _run(self, fh: BinaryIO) -> Iterator[Op]:
+    def _run(self, fh: _Hashed) -> Iterator[Op]:
         head = fh.read(max(_CHUNK, 4))
         if not head:
             raise SourceError(f"{self.display}: empty file, not a .reg file")
@@ -365,6 +429,7 @@ class RegReader:
             if not self._mixed_newlines:
                 self._check_newlines(block)
             pos, n = 0, len(block)
+            parse_until = 0
             while pos < n:
                 if self._skipping and self._pending is None and not header:
                     if self._jump is not None:
@@ -376,6 +441,14 @@ class RegReader:
                         self._lineno += _lines_in(block, pos, end)
                         pos = end
                         continue
+                if self._pending is not None and pos >= parse_until:
+                    data, end, lines = _hex_run(block, pos)
+                    if data is not None:
+                        self._pending.data += data
+                        self._lineno += lines
+                        pos = end
+                        continue
+                    parse_until = end  # these lines go through the line parser (each once)
                 start = pos
                 brk = _NEWLINE.search(block, start)
                 end, pos = (brk.start(), brk.end()) if brk is not None else (n, n)

@@ -221,7 +221,8 @@ def test_ntuser_alone_is_a_user_of_an_unknown_machine(tmp_path: Path) -> None:
         "rule": "WIN001", "level": "error",
         "message": "user vibranium preference: SecureProtocols=0xa0 does not include TLS 1.2 (0x800)",
         "location": {"file": str(ntuser), "line": None, "value": "SecureProtocols",
-                     "key": "HKEY_USERS\\vibranium\\Software\\Microsoft\\Windows\\CurrentVersion\\Internet Settings"}}]
+                     "key": "HKEY_USERS\\vibranium\\Software\\Microsoft\\Windows\\CurrentVersion\\Internet Settings"},
+        "docs": "regtls rules show WIN001"}]
 
 
 def test_usage_error_is_exit_2() -> None:

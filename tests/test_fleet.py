@@ -202,7 +202,7 @@ def test_a_changed_machine_is_judged_again_and_every_format_comes_from_the_datab
     code, _, err = regtls("scan", tmp_path / "ev", "--db", db, "--format", "jsonl")
     assert "regtls: skipped 2 machine(s)" in err
     shutil.rmtree(tmp_path / "ev")  # the report needs the database alone
-    for fmt in ("table", "json", "markdown", "jsonl", "csv"):
+    for fmt in ("text", "json", "markdown", "jsonl", "csv", "sarif", "html"):
         rcode, out, rerr = regtls("report", db, "--format", fmt)
         assert rcode == code and rerr.endswith("regtls: 3 machine(s): " + rerr.rsplit(": ", 1)[1])
         assert str(configs[1]) in out

@@ -184,10 +184,11 @@ def test_lint_a_gpo_file_sarif_and_junit_carry_the_byte_offset(tmp_path: Path) -
     assert out.splitlines() == [
         f"{pol} (offset 8): error REG005 key 'HKEY_LOCAL_MACHINE\\\\SOFTWARE\\\\Microsoft.NETFramework\\\\v4.0.30319'"
         " is not one Windows reads; did you mean "
-        "'HKEY_LOCAL_MACHINE\\\\SOFTWARE\\\\Microsoft\\\\.NETFramework\\\\v4.0.30319'?",
-        f"{pol} (offset {8 + len(first)}): error REG006 TLS 1.0\\Server: Enabled=0xffffffff switches TLS 1.0 on",
+        "'HKEY_LOCAL_MACHINE\\\\SOFTWARE\\\\Microsoft\\\\.NETFramework\\\\v4.0.30319'? [regtls rules show REG005]",
+        f"{pol} (offset {8 + len(first)}): error REG006 TLS 1.0\\Server: Enabled=0xffffffff switches TLS 1.0 on "
+        "[regtls rules show REG006]",
         f"{pol} (offset {8 + len(first)}): note SCH005 TLS 1.0\\Server: Enabled=0xffffffff is the legacy form of 1 "
-        "(on)"]
+        "(on) [regtls rules show SCH005]"]
     code, out, _ = regtls("lint", pol, "--format", "sarif")
     results = json.loads(out)["runs"][0]["results"]
     assert [(r["ruleId"], r["locations"][0]["physicalLocation"]["region"]) for r in results] == [
@@ -204,7 +205,8 @@ def test_lint_a_damaged_gpo_still_lints_the_rest(tmp_path: Path) -> None:
     pol = write(tmp_path, "Machine", preg(rec(TLS10, "Enabled", 4, dword(1)), version=1) + b"junk")
     code, out, err = regtls("lint", pol)
     assert code == 2
-    assert out.splitlines()[0] == f"{pol} (offset 8): error REG006 TLS 1.0\\Server: Enabled=1 switches TLS 1.0 on"
+    assert out.splitlines()[0] == (f"{pol} (offset 8): error REG006 TLS 1.0\\Server: Enabled=1 switches TLS 1.0 on "
+                                   "[regtls rules show REG006]")
     assert err.splitlines()[0].startswith(f"regtls: error: {pol}: malformed Registry.pol at byte offset ")
 
 
@@ -239,5 +241,5 @@ def test_fix_as_a_gpo_file_round_trips(tmp_path: Path) -> None:
     keys = {(r.key, r.value, r.data) for r in parse(data)}
     assert (NET, "SchUseStrongCrypto", dword(1)) in keys
     assert ("SOFTWARE\\WOW6432Node\\Microsoft\\.NETFramework\\v4.0.30319", "SystemDefaultTlsVersions", dword(1)) in keys
-    code, _, err = regtls("check", machine / "SYSTEM", machine / "SOFTWARE", fix)
-    assert code == 0 and err.startswith("regtls: verdict: pass")
+    code, out, _ = regtls("check", machine / "SYSTEM", machine / "SOFTWARE", fix)
+    assert code == 0 and out.startswith("verdict: pass")

@@ -27,13 +27,17 @@ def render_json(run: Run) -> str:
 def render_text(run: Run) -> str:
     """One line per finding, compiler style: ``file:line:column: level RULE message [regtls rules show RULE]``.
 
-    A finding about a whole file (no line) points at its first line, so every line starts ``file:line:col:``.
+    A finding about a whole file (no line) points at its first line, so every line starts ``file:line:col:``; a
+    finding in a Registry.pol (a binary file, without lines) starts ``file (offset N):``, its record's byte offset.
     """
     lines = []
     for f in sorted(run.findings, key=lambda f: (f.location.file or "", f.location.line or 0, f.location.column or 0)
                     if f.location else ("", 0, 0)):
         loc = f.location
-        where = f"{loc.file}:{loc.line or 1}:{loc.column or 1}" if loc and loc.file else "-:1:1"
+        if loc and loc.file and loc.offset is not None:  # a Registry.pol record has a byte offset, no line
+            where = f"{loc.file} (offset {loc.offset})"
+        else:
+            where = f"{loc.file}:{loc.line or 1}:{loc.column or 1}" if loc and loc.file else "-:1:1"
         lines.append(f"{where}: {f.level} {f.rule} {f.message} [regtls rules show {f.rule}]")
     lines += [f"{d.file}:1:1: error unreadable {d.message}" for d in run.notifications]
     return "\n".join(lines) + ("\n" if lines else "")

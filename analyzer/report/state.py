@@ -87,6 +87,8 @@ def _table(title: str, *columns: str) -> Table:
 
 def print_state(out: Console, state: MachineState) -> None:
     """Print the protocol matrix and the other blocks as rich tables."""
+    from rich.text import Text
+
     s = state.settings
     protocols = _table("Schannel protocols", "protocol", "Client", "Server")
     for p in PROTOCOLS:

@@ -264,8 +264,8 @@ def switched_on(ctx: Context) -> Outcome:
 
     When absent: applies only to change sets (.reg and Registry.pol inputs).
 
-    References: learn.microsoft.com/windows-server/security/tls/tls-registry-settings;
-    support.microsoft.com KB245030; tls-facts.md §1.3-§1.4.
+    References: https://learn.microsoft.com/windows-server/security/tls/tls-registry-settings;
+    https://support.microsoft.com/help/245030 (KB245030).
     """
     files = {r.path for r in ctx.loaded.regs} | {p.path for p in ctx.loaded.pols}
     hits = []

@@ -53,10 +53,10 @@ def wininet_tls12(ctx: Context) -> Outcome:
     When absent: not applicable (the OS default applies; the settings list shows it, and marks the
     defaults after Windows 10 20H2 as not documented: UNCERTAIN).
 
-    References: learn.microsoft.com/windows/win32/winhttp/option-flags (bit values);
-    support.microsoft.com KB5017811 (WinINet TLS 1.0/1.1 off by default from September 2022);
-    winreg-kb.readthedocs.io Internet Explorer keys: Policies (order of application); CIS IE 11
-    "Turn off Encryption Support"; tls-facts.md §5.2.
+    References: https://learn.microsoft.com/windows/win32/winhttp/option-flags (bit values);
+    https://support.microsoft.com/help/5017811 (KB5017811: WinINet TLS 1.0/1.1 off by default from September 2022);
+    https://winreg-kb.readthedocs.io Internet Explorer keys: Policies (order of application); CIS IE 11
+    "Turn off Encryption Support".
     """
     hits, found = _hits(ctx, TLS12, True)
     if hits:
@@ -90,8 +90,8 @@ def wininet_ssl(ctx: Context) -> Outcome:
 
     When absent: not applicable (no documented default includes SSL 2.0 or 3.0 on supported Windows).
 
-    References: learn.microsoft.com/windows/win32/winhttp/option-flags (bit values); DISA STIG DTBI014
-    "The IE TLS parameter must be set correctly"; tls-facts.md §5.2.
+    References: https://learn.microsoft.com/windows/win32/winhttp/option-flags (bit values); DISA STIG DTBI014
+    "The IE TLS parameter must be set correctly".
     """
     hits, found = _hits(ctx, SSL2 | SSL3, False)
     if hits:

@@ -132,19 +132,19 @@ def damage_target(data: bytes) -> str:
             continue  # another real cell: a swap no reader can tell from the truth
         position = fields[which % len(fields)]
         damaged[position:position + 4] = value.to_bytes(4, "little")
-    path = _file(bytes(damaged), "SYSTEM")
     results = []
-    for backend in BACKENDS:
-        result = outcome(path, backend)
-        results.append(result)
-        if result == "error":
-            continue
-        hive = HiveFile(path, backend, any_kind=True)
-        read_keys, read_values = _entries(hive)
-        for key in keys - read_keys:
-            assert hive.damaged(key) is not None, f"key {key} lost without a word"
-        for key, name in values - read_values:
-            assert key not in read_keys or hive.damaged(key, name) is not None, f"value {key} {name} lost silently"
+    with _file(bytes(damaged), "SYSTEM") as path:
+        for backend in BACKENDS:
+            result = outcome(path, backend)
+            results.append(result)
+            if result == "error":
+                continue
+            hive = HiveFile(path, backend, any_kind=True)
+            read_keys, read_values = _entries(hive)
+            for key in keys - read_keys:
+                assert hive.damaged(key) is not None, f"key {key} lost without a word"
+            for key, name in values - read_values:
+                assert key not in read_keys or hive.damaged(key, name) is not None, f"value {key} {name} lost silently"
     return " / ".join(results)
 
 

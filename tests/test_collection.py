@@ -121,7 +121,8 @@ def test_a_kape_target_folder_is_found(tmp_path: Path) -> None:
     for name in ("SYSTEM", "SOFTWARE"):
         shutil.copy(SAMPLES / "win7-sp1-configured" / name, config / name)
     code, out, _ = regtls("scan", tmp_path / "kape", "--format", "csv")
-    assert code == 0 and out.splitlines()[1].startswith(f"{config},WS7-FINANCE-07,Windows 7 SP1,7601,ControlSet001,pass,")
+    assert code == 0
+    assert out.splitlines()[1].startswith(f"{config},WS7-FINANCE-07,Windows 7 SP1,7601,ControlSet001,pass,")
 
 
 def test_a_kape_vhdx_container_is_read_as_a_disk_image(tmp_path: Path) -> None:

@@ -44,7 +44,7 @@ def test_the_streamed_json_dump_is_the_json_document_byte_for_byte() -> None:
     assert json.loads(text) == _document(machine, keys)
     assert text == to_json(_document(machine, keys))
     trailer = {"diagnostics": [{"file": "x", "line": 1}]}
-    assert "".join(dump.iter_json(machine, keys, trailer)) == to_json({**_document(machine, keys), **trailer})
+    assert "".join(dump.iter_json(machine, keys, lambda: trailer)) == to_json({**_document(machine, keys), **trailer})
     assert "".join(dump.iter_json(machine, [])) == to_json({"schema": dump.SCHEMA, "keys": []})
 
 

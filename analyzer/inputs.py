@@ -13,7 +13,7 @@ from analyzer.knowledge.scope import Scope, in_scope
 from analyzer.machine import Machine, Mount
 from analyzer.registry import Path
 from analyzer.sources import Diagnostic, SourceError, users
-from analyzer.sources.evidence import open_evidence
+from analyzer.sources.evidence import head, open_evidence
 from analyzer.sources.folder import logs_for, machine_in
 from analyzer.sources.hive import DEFAULT_BACKEND, HiveFile
 from analyzer.sources.regfile import Op, OpKind, RegFile, RegReader
@@ -175,12 +175,9 @@ def _image_spec(path: FsPath) -> ImageSpec | None:
     """The disk image (and volume) ``path`` names, if it names one; hives and .reg files are told apart by their
     first bytes without loading the image code."""
     if path.is_file():
-        try:
-            with open_evidence(path) as fh:
-                if fh.read(16).startswith(_NOT_IMAGES):
-                    return None
-        except OSError:
-            return None  # an unreadable file is reported when it is read
+        first = head(path, 16)
+        if first is None or first.startswith(_NOT_IMAGES):  # an unreadable file is reported when it is read
+            return None
     elif path.exists():
         return None  # a pipe or a device: reported as such when it is read (opening a pipe would block)
     from analyzer.sources import volumes
@@ -310,11 +307,7 @@ def load(paths: list[FsPath], backend: str = DEFAULT_BACKEND, wanted: Scope | No
 
 def _is_pol(path: FsPath) -> bool:
     """Whether a file starts with the Registry.pol signature ``PReg``."""
-    try:
-        with open_evidence(path) as fh:
-            return fh.read(4) == b"PReg"
-    except OSError:
-        return False  # reported when it is read as a .reg file
+    return head(path, 4) == b"PReg"  # an unreadable file is reported when it is read as a .reg file
 
 
 def image_info(opened: Opened | Extracted) -> InputInfo:

@@ -17,8 +17,7 @@ def render_json(run: Run) -> str:
         "inputs": [i.to_json() for i in run.inputs],
         "findings": [f.to_json() for f in run.findings],
         "results": [r.to_json() for r in run.results],
-        "diagnostics": [{"file": d.file, "line": d.line, "column": d.column, "level": d.level, "code": d.code,
-                         "message": d.message} for d in run.diagnostics],
+        "diagnostics": [d.to_json() for d in run.diagnostics],
         "notifications": [{"file": d.file, "message": d.message} for d in run.notifications],
         "summary": {"profile": run.profile.name, "verdict": run.verdict, "counts": run.counts},
     })

@@ -28,6 +28,11 @@ class Diagnostic:
     column: int | None = None
     key: str | None = None
 
+    def to_json(self) -> dict[str, object]:
+        """The reports' ``diagnostics`` entry."""
+        return {"file": self.file, "line": self.line, "column": self.column, "level": self.level, "code": self.code,
+                "message": self.message}
+
     def sort_key(self) -> tuple[str, int, int, str, str]:
         """Order diagnostics by file, line and column (then code and message, so that the order is stable)."""
         return (self.file, self.line or 0, self.column or 0, self.code, self.message)

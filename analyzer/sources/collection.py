@@ -28,7 +28,7 @@ from urllib.parse import unquote
 
 from analyzer.sources import SourceError
 from analyzer.sources.bounded import CopyBudget, default_budget
-from analyzer.sources.evidence import open_evidence
+from analyzer.sources.evidence import head, open_evidence
 
 if TYPE_CHECKING:
     from analyzer.sources.discovery import Found
@@ -55,11 +55,7 @@ class CollectionError(SourceError):
 
 def is_zip(path: Path) -> bool:
     """Whether the file starts like a ZIP archive."""
-    try:
-        with open_evidence(path) as fh:
-            return fh.read(4) in (b"PK\x03\x04", b"PK\x05\x06")
-    except OSError:
-        return False
+    return head(path, 4) in (b"PK\x03\x04", b"PK\x05\x06")
 
 
 def _directory_size(path: Path) -> tuple[int, int]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from analyzer.sources import SourceError
-from analyzer.sources.evidence import open_evidence
+from analyzer.sources.evidence import head
 from analyzer.sources.folder import CONFIG_PATH, HIVE_NAMES, MachineSource, _image_machines, _regback_notes
 
 
@@ -52,11 +52,7 @@ def _regular(entry: os.DirEntry[str] | None) -> bool:
 
 
 def _is_hive(path: Path) -> bool:
-    try:
-        with open_evidence(path) as fh:
-            return fh.read(4) == b"regf"
-    except OSError:
-        return False
+    return head(path, 4) == b"regf"
 
 
 def _hive_folder(folder: Path, entries: dict[str, os.DirEntry[str]], vss: bool) -> Found | None:

@@ -44,6 +44,15 @@ def open_evidence(path: str | os.PathLike[str]) -> BinaryIO:
         raise
 
 
+def head(path: str | os.PathLike[str], size: int) -> bytes | None:
+    """The first ``size`` bytes of an evidence file (its signature), or None when it cannot be read."""
+    try:
+        with open_evidence(path) as fh:
+            return fh.read(size)
+    except OSError:
+        return None
+
+
 def was_read(info: os.stat_result) -> str | None:
     """The path by which this process read the file ``info`` describes, if it read it and it is still there."""
     path = _opened.get((info.st_dev, info.st_ino))

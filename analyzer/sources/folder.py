@@ -49,18 +49,33 @@ class MachineSource:
         return [*self.hives, *machine_extras(self.name)]
 
 
-def _entries(folder: Path) -> dict[str, Path]:
-    """Entries of a folder by upper-cased name (Windows names are case-insensitive)."""
+def listing(folder: Path, quiet: bool = False) -> dict[str, Path]:
+    """Entries of a folder by upper-cased name (Windows names are case-insensitive); an unreadable folder is a
+    SourceError, or (``quiet``) has no entries."""
     try:
         return {p.name.upper(): p for p in folder.iterdir()}
     except OSError as exc:
+        if quiet:
+            return {}
         raise SourceError(f"{folder}: cannot list the folder: {exc.strerror or exc}", str(folder)) from None
+
+
+def find(folder: Path, *parts: str, quiet: bool = False) -> Path | None:
+    """``folder/parts...`` matched case-insensitively (each step below a folder), or None."""
+    for part in parts:
+        if not folder.is_dir():
+            return None
+        entry = listing(folder, quiet).get(part.upper())
+        if entry is None:
+            return None
+        folder = entry
+    return folder
 
 
 def logs_for(hive: Path) -> list[Path]:
     """The transaction logs beside a hive (``SYSTEM.LOG``, ``.LOG1``, ``.LOG2``), matched case-insensitively."""
     wanted = {hive.name.upper() + suffix for suffix in LOG_SUFFIXES}
-    return sorted(p for name, p in _entries(hive.parent).items() if name in wanted and p.is_file())
+    return sorted(p for name, p in listing(hive.parent).items() if name in wanted and p.is_file())
 
 
 def _regback_notes(folder: Path, entries: dict[str, Path]) -> list[str]:
@@ -68,7 +83,7 @@ def _regback_notes(folder: Path, entries: dict[str, Path]) -> list[str]:
     if regback is None or not regback.is_dir():
         return []
     notes = []
-    for name, path in sorted(_entries(regback).items()):
+    for name, path in sorted(listing(regback).items()):
         if name in HIVE_NAMES and path.is_file():
             size = path.stat().st_size
             if size == 0:
@@ -81,21 +96,11 @@ def _regback_notes(folder: Path, entries: dict[str, Path]) -> list[str]:
 
 def config_folder(folder: Path) -> MachineSource | None:
     """The machine in a ``config`` folder (SYSTEM and/or SOFTWARE present), or None."""
-    entries = _entries(folder)
+    entries = listing(folder)
     hives = tuple(entries[n] for n in HIVE_NAMES if n in entries and entries[n].is_file())
     if not hives:
         return None
     return MachineSource(str(folder), hives, tuple(_regback_notes(folder, entries)))
-
-
-def _below(folder: Path, parts: tuple[str, ...]) -> Path | None:
-    """``folder/parts...`` matched case-insensitively, or None."""
-    for part in parts:
-        entry = _entries(folder).get(part.upper())
-        if entry is None or not entry.is_dir():
-            return None
-        folder = entry
-    return folder
 
 
 def machine_in(folder: Path) -> MachineSource | None:
@@ -103,8 +108,8 @@ def machine_in(folder: Path) -> MachineSource | None:
     found = config_folder(folder)
     if found is not None:
         return found
-    config = _below(folder, CONFIG_PATH)
-    return config_folder(config) if config is not None else None
+    config = find(folder, *CONFIG_PATH)
+    return config_folder(config) if config is not None and config.is_dir() else None
 
 
 def discover(paths: Iterable[Path], vss: bool = False) -> list[MachineSource]:

@@ -16,7 +16,7 @@ from typing import TypeVar
 from analyzer.registry import printable
 from analyzer.sources import Diagnostic, SourceError
 from analyzer.sources.bounded import CopyBudget, default_budget
-from analyzer.sources.evidence import open_evidence
+from analyzer.sources.evidence import head, open_evidence
 
 SEPARATOR = "@"
 WIM_MAGIC = b"MSWIM\0\0\0"
@@ -89,14 +89,12 @@ def kind_of(path: Path) -> str | None:
         return "container" if (path / "index.json").is_file() and (path / "oci-layout").is_file() else None
     if not path.is_file():  # never open a FIFO or a device here
         return None
-    try:
-        with open_evidence(path) as fh:
-            head = fh.read(512)
-    except OSError:
+    first = head(path, 512)
+    if first is None:
         return None
-    if head.startswith(WIM_MAGIC):
+    if first.startswith(WIM_MAGIC):
         return "wim"
-    if len(head) == 512 and head[257:262] == b"ustar" and _is_layout_tar(path):
+    if len(first) == 512 and first[257:262] == b"ustar" and _is_layout_tar(path):
         return "container"
     return None
 

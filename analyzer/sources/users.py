@@ -15,6 +15,7 @@ from pathlib import Path as FsPath
 from typing import TYPE_CHECKING
 
 from analyzer.registry import STRING_TYPES, Path, decode_string, fold
+from analyzer.sources.folder import find, listing
 
 if TYPE_CHECKING:
     from analyzer.knowledge import Setting
@@ -45,26 +46,10 @@ class User:
         return {"key": self.key, "sid": self.sid, "name": self.name, "hive": self.display}
 
 
-def _entries(folder: FsPath) -> dict[str, FsPath]:
-    try:
-        return {p.name.upper(): p for p in folder.iterdir()}
-    except OSError:
-        return {}
-
-
-def _below(folder: FsPath, *parts: str) -> FsPath | None:
-    for part in parts:
-        entry = _entries(folder).get(part.upper())
-        if entry is None:
-            return None
-        folder = entry
-    return folder
-
-
 def windows_root(folder: FsPath) -> FsPath | None:
     """The Windows root a folder is or lies in: itself (``Windows\\System32\\config`` below it), or three
     levels above a ``config`` folder."""
-    if _below(folder, "Windows", "System32", "config") is not None:
+    if find(folder, "Windows", "System32", "config", quiet=True) is not None:
         return folder
     parts = [fold(p) for p in folder.resolve().parts[-3:]]
     if parts == ["WINDOWS", "SYSTEM32", "CONFIG"]:
@@ -74,12 +59,12 @@ def windows_root(folder: FsPath) -> FsPath | None:
 
 def ntuser_files(root: FsPath) -> list[FsPath]:
     """Every ``Users\\<name>\\NTUSER.DAT`` of a Windows root, sorted by folder name."""
-    users = _below(root, "Users")
+    users = find(root, "Users", quiet=True)
     if users is None or not users.is_dir():
         return []
     found = []
-    for name in sorted(_entries(users))[:MAX_USERS]:
-        hive = _below(users, name, "NTUSER.DAT")
+    for name in sorted(listing(users, quiet=True))[:MAX_USERS]:
+        hive = find(users, name, "NTUSER.DAT", quiet=True)
         if hive is not None and hive.is_file():
             found.append(hive)
     return found
@@ -87,24 +72,24 @@ def ntuser_files(root: FsPath) -> list[FsPath]:
 
 def policy_files(root: FsPath) -> list[FsPath]:
     """The local Group Policy files of a Windows root: ``Machine`` first, then ``User``."""
-    gp = _below(root, "Windows", "System32", "GroupPolicy")
+    gp = find(root, "Windows", "System32", "GroupPolicy", quiet=True)
     return [p for scope in ("Machine", "User") if gp is not None
-            and (p := _below(gp, scope, "Registry.pol")) is not None and p.is_file()]
+            and (p := find(gp, scope, "Registry.pol", quiet=True)) is not None and p.is_file()]
 
 
 def sysvol_files(folder: FsPath) -> list[FsPath]:
     """``Policies\\{GUID}\\Machine|User\\Registry.pol`` below a SYSVOL copy (or a ``Policies`` folder), by GUID."""
-    policies = folder if fold(folder.name) == "POLICIES" else _below(folder, "Policies")
+    policies = folder if fold(folder.name) == "POLICIES" else find(folder, "Policies", quiet=True)
     if policies is None:
-        for sub in sorted(_entries(folder).values()):  # SYSVOL\<domain>\Policies
-            if sub.is_dir() and (policies := _below(sub, "Policies")) is not None:
+        for sub in sorted(listing(folder, quiet=True).values()):  # SYSVOL\<domain>\Policies
+            if sub.is_dir() and (policies := find(sub, "Policies", quiet=True)) is not None:
                 break
     if policies is None or not policies.is_dir():
         return []
     found = []
-    for guid in sorted(_entries(policies).values()):
+    for guid in sorted(listing(policies, quiet=True).values()):
         for scope in ("Machine", "User"):
-            pol = _below(guid, scope, "Registry.pol")
+            pol = find(guid, scope, "Registry.pol", quiet=True)
             if pol is not None and pol.is_file():
                 found.append(pol)
     return found
